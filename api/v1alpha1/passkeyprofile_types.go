@@ -1,0 +1,172 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PasskeyType is a kind of passkey a profile allows.
+// +kubebuilder:validation:Enum=DeviceBound;Synced
+type PasskeyType string
+
+const (
+	// PasskeyDeviceBound is a passkey that never leaves its authenticator: a
+	// security key, or Microsoft Authenticator.
+	PasskeyDeviceBound PasskeyType = "DeviceBound"
+	// PasskeySynced is a passkey synced by a provider such as iCloud Keychain,
+	// Google Password Manager or 1Password.
+	PasskeySynced PasskeyType = "Synced"
+)
+
+// Attestation says whether Entra verifies the authenticator's attestation.
+// +kubebuilder:validation:Enum=Disabled;RegistrationOnly
+type Attestation string
+
+const (
+	// AttestationDisabled accepts passkeys without verifying attestation.
+	AttestationDisabled Attestation = "Disabled"
+	// AttestationRegistrationOnly verifies attestation when a passkey is
+	// registered. Only device-bound passkeys carry attestation.
+	AttestationRegistrationOnly Attestation = "RegistrationOnly"
+)
+
+// KeyEnforcement says how the AAGUID list restricts authenticator models.
+// +kubebuilder:validation:Enum=None;Allow;Block
+type KeyEnforcement string
+
+const (
+	// KeyEnforcementNone allows every authenticator model.
+	KeyEnforcementNone KeyEnforcement = "None"
+	// KeyEnforcementAllow allows only the listed authenticator models.
+	KeyEnforcementAllow KeyEnforcement = "Allow"
+	// KeyEnforcementBlock allows every authenticator model but the listed ones.
+	KeyEnforcementBlock KeyEnforcement = "Block"
+)
+
+// KeyRestrictions allow or block authenticator models by AAGUID.
+// +kubebuilder:validation:XValidation:rule="self.enforcement == 'None' || (has(self.aaguids) && size(self.aaguids) > 0)",message="keyRestrictions with enforcement Allow or Block need at least one AAGUID in aaguids"
+// +kubebuilder:validation:XValidation:rule="self.enforcement != 'None' || !has(self.aaguids) || size(self.aaguids) == 0",message="keyRestrictions with enforcement None must not list aaguids; set enforcement to Allow or Block, or remove aaguids"
+type KeyRestrictions struct {
+	// Enforcement is None (every model is allowed, the default), Allow (only
+	// the models listed in aaguids) or Block (every model but those listed).
+	// +kubebuilder:default=None
+	// +optional
+	Enforcement KeyEnforcement `json:"enforcement,omitempty"`
+
+	// AAGUIDs are Authenticator Attestation GUIDs, which identify an
+	// authenticator's make and model (for example
+	// ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4 for Google Password Manager).
+	// Required, non-empty and without repeats for Allow and Block; empty for None.
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:MaxLength=36
+	// +kubebuilder:validation:XValidation:rule="self.all(g, g.matches('^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'))",message="each entry of aaguids must be an AAGUID in GUID form, such as ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4"
+	// +kubebuilder:validation:XValidation:rule="self.all(g, self.exists_one(h, h.lowerAscii() == g.lowerAscii()))",message="aaguids must not list the same AAGUID twice"
+	// +listType=atomic
+	// +optional
+	AAGUIDs []string `json:"aaguids,omitempty"`
+}
+
+// PasskeyProfileSpec declares one Entra passkey profile: which passkeys it
+// allows, whether attestation is enforced, and which authenticator models.
+// +kubebuilder:validation:XValidation:rule="!has(self.attestation) || self.attestation == 'Disabled' || self.passkeyTypes == ['DeviceBound']",message="attestation RegistrationOnly needs passkeyTypes [DeviceBound] alone: synced passkeys carry no attestation; remove Synced or set attestation to Disabled"
+type PasskeyProfileSpec struct {
+	// TenantRef is the name of the EntraTenant this profile belongs to.
+	// It cannot be changed; create a new PasskeyProfile instead.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="tenantRef cannot be changed; create a new PasskeyProfile for the other tenant"
+	TenantRef string `json:"tenantRef"`
+
+	// DisplayName is the profile's name in Entra; empty means metadata.name.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+
+	// PasskeyTypes are the kinds of passkey the profile allows: DeviceBound,
+	// Synced, or both.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=2
+	// +listType=set
+	PasskeyTypes []PasskeyType `json:"passkeyTypes"`
+
+	// Attestation is Disabled (the default) or RegistrationOnly, which
+	// verifies attestation at registration and is allowed only when
+	// passkeyTypes is [DeviceBound] alone.
+	// +kubebuilder:default=Disabled
+	// +optional
+	Attestation Attestation `json:"attestation,omitempty"`
+
+	// KeyRestrictions allow or block authenticator models by AAGUID; omitted
+	// means every model is allowed.
+	// +optional
+	KeyRestrictions *KeyRestrictions `json:"keyRestrictions,omitempty"`
+
+	// Default marks this resource as the manager of the tenant's default
+	// passkey profile, which Entra never lets anyone delete. At most one
+	// PasskeyProfile per tenant may set it.
+	// +optional
+	Default bool `json:"default,omitempty"`
+
+	// DriftPolicy overrides the tenant's driftPolicy for this profile:
+	// Enforce or Report.
+	// +optional
+	DriftPolicy DriftPolicy `json:"driftPolicy,omitempty"`
+
+	// DeletionPolicy is Delete (the default: remove the profile from Entra
+	// when this resource is deleted) or Orphan (leave it). The default profile
+	// is never removed from Entra.
+	// +kubebuilder:default=Delete
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// Suspend stops writes and drift checks for this profile.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// PasskeyProfileStatus is the observed state of the profile in Entra.
+type PasskeyProfileStatus struct {
+	SyncStatus `json:",inline"`
+
+	// ProfileID is the profile's id in Entra.
+	// +optional
+	ProfileID string `json:"profileID,omitempty"`
+
+	// UsedBy lists the GroupAssignments (namespace/name) that name this
+	// profile, which keeps it from being removed from Entra.
+	// +optional
+	// +listType=atomic
+	UsedBy []string `json:"usedBy,omitempty"`
+}
+
+// PasskeyProfile is one Entra passkey profile: which kinds of passkey it
+// allows, attestation, and which authenticator models.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=pkp,categories=passkeys
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Drifted",type=string,JSONPath=`.status.conditions[?(@.type=="Drifted")].status`
+// +kubebuilder:printcolumn:name="Profile ID",type=string,JSONPath=`.status.profileID`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Tenant",type=string,JSONPath=`.spec.tenantRef`,priority=1
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+type PasskeyProfile struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec declares the profile.
+	Spec PasskeyProfileSpec `json:"spec"`
+
+	// Status is the observed state, written by the operator.
+	// +kubebuilder:default:={"observedGeneration":-1}
+	// +optional
+	Status PasskeyProfileStatus `json:"status,omitempty"`
+}
+
+// PasskeyProfileList is a list of PasskeyProfiles.
+// +kubebuilder:object:root=true
+type PasskeyProfileList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []PasskeyProfile `json:"items"`
+}

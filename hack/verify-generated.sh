@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Fails when a generated file differs from what the generators produce now.
+# It compares checksums before and after regenerating instead of using
+# `git diff`, so it gives the same answer in a dirty work tree as in CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+generated() {
+  find api -name 'zz_generated.*.go'
+  find config/crd/bases config/rbac -type f -name '*.yaml'
+}
+
+snapshot() { generated | sort | xargs sha256sum; }
+
+before=$(snapshot)
+make --no-print-directory -s generate manifests >/dev/null
+after=$(snapshot)
+
+if [[ "$before" != "$after" ]]; then
+  echo "Generated files were stale and have been regenerated; review and commit them:" >&2
+  diff <(echo "$before") <(echo "$after") | grep '^>' | awk '{print "  " $3}' >&2
+  exit 1
+fi
