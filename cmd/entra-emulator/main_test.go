@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passkey-operator/passkey-operator/internal/emulator"
+)
+
+func TestParseTenants(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(t *testing.T, tenants []emulator.Tenant, demo bool)
+		wantErr string
+	}{
+		{
+			name: "tenants and groups",
+			args: []string{"--tenant", "t1:c1:s:with:colons", "--tenant", "t2:c2:s2", "--group", "t1:g1:Admins: EMEA"},
+			check: func(t *testing.T, tenants []emulator.Tenant, demo bool) {
+				if demo || len(tenants) != 2 || tenants[0].ID != "t1" || tenants[0].Apps[0].ClientSecret != "s:with:colons" ||
+					tenants[0].Groups[0].DisplayName != "Admins: EMEA" || len(tenants[1].Groups) != 0 {
+					t.Errorf("tenants = %+v, demo %v", tenants, demo)
+				}
+				if roles := tenants[1].Apps[0].Roles; len(roles) != 2 || roles[0] != emulator.RolePolicyReadWrite {
+					t.Errorf("roles = %v, want the read-write roles", roles)
+				}
+			},
+		},
+		{
+			name: "demo tenant",
+			args: nil,
+			check: func(t *testing.T, tenants []emulator.Tenant, demo bool) {
+				if !demo || len(tenants) != 1 || len(tenants[0].Apps) != 1 || tenants[0].Apps[0].ClientSecret == "" {
+					t.Errorf("tenants = %+v, demo %v", tenants, demo)
+				}
+			},
+		},
+		{name: "incomplete tenant", args: []string{"--tenant", "t1:c1"}, wantErr: "want TENANT_ID:CLIENT_ID:CLIENT_SECRET"},
+		{name: "group of an unknown tenant", args: []string{"--tenant", "t1:c1:s", "--group", "t9:g:G"}, wantErr: "tenant t9 has no --tenant"},
+		{name: "invalid fault", args: []string{"--throttle-ratio", "3"}, wantErr: "outside [0, 1]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseFlags(tt.args, io.Discard)
+			var tenants []emulator.Tenant
+			var demo bool
+			if err == nil {
+				tenants, demo, err = parseTenants(c)
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, tenants, demo)
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while run writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var demoLine = regexp.MustCompile(`tenant (\S+)\s+client (\S+)\s+secret (\S+)`)
+
+// start runs the command on a free loopback port until the test ends.
+func start(t *testing.T, stateDir string, args ...string) (base, tenant, client, secret string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"--addr", "127.0.0.1:0", "--state-dir", stateDir}, args...), out, io.Discard)
+	}()
+	stop = func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			t.Fatal("run did not return after cancel")
+			return nil
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := regexp.MustCompile(`listening on (\S+)`).FindStringSubmatch(out.String()); m != nil {
+			if d := demoLine.FindStringSubmatch(out.String()); d != nil {
+				return m[1], d[1], d[2], d[3], stop
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = stop()
+	t.Fatalf("no banner; output: %s", out.String())
+	return
+}
+
+func clientTrusting(t *testing.T, caFile string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("ca.pem holds no certificate")
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// TestStandalone does with the server what docs/emulator.md tells a
+// newcomer to do with curl: discovery, a token, the fido2 policy.
+func TestStandalone(t *testing.T) {
+	stateDir := t.TempDir()
+	base, tenant, client, secret, stop := start(t, stateDir)
+	caFile := filepath.Join(stateDir, emulator.CAFile)
+	hc := clientTrusting(t, caFile)
+
+	resp, err := hc.Get(base + "/" + tenant + "/v2.0/.well-known/openid-configuration")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("discovery: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	resp, err = hc.PostForm(base+"/"+tenant+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {client}, "client_secret": {secret}, "scope": {base + "/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
+		t.Fatalf("decoding token response: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("token: %d", resp.StatusCode)
+	}
+
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"defaultPasskeyProfile":"00000000-0000-0000-0000-000000000001"`) {
+		t.Errorf("fido2: %d %s", resp.StatusCode, body)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run returned %v after shutdown", err)
+	}
+
+	// A restart reuses the CA, so clients configured with ca.pem still work.
+	before, _ := os.ReadFile(caFile)
+	base, tenant, _, _, stop = start(t, stateDir)
+	after, _ := os.ReadFile(caFile)
+	if !bytes.Equal(before, after) {
+		t.Error("ca.pem changed across restarts")
+	}
+	resp, err = hc.Get(base + "/" + tenant + "/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	resp.Body.Close()
+	if err := stop(); err != nil {
+		t.Errorf("run returned %v after shutdown", err)
+	}
+}
