@@ -1,0 +1,61 @@
+package policy
+
+import "fmt"
+
+// Problem is why a resource cannot be written to Entra, or why a document
+// breaks an Entra rule. Reason is a CamelCase constant for conditions and
+// events; Message is for people.
+type Problem struct {
+	Reason  string
+	Message string
+}
+
+func (p Problem) String() string { return p.Reason + ": " + p.Message }
+
+func problemf(reason, format string, args ...any) Problem {
+	return Problem{Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// Reasons found while building the desired policy. All of them need a change
+// to a resource, except ProfileNotReady and GroupNotResolved, which clear
+// once the other resource or the group lookup does.
+const (
+	// ReasonConflict: an older resource claims the same profile name, default
+	// profile, Entra profile id or target.
+	ReasonConflict = "Conflict"
+	// ReasonProfileNotFound: an assignment names a PasskeyProfile that does
+	// not exist in its namespace.
+	ReasonProfileNotFound = "ProfileNotFound"
+	// ReasonProfileNotReady: an assignment names a PasskeyProfile that has a
+	// problem itself or is not in Entra, so its target waits.
+	ReasonProfileNotReady = "ProfileNotReady"
+	// ReasonGroupNotResolved: the assignment's group id is not known.
+	ReasonGroupNotResolved = "GroupNotResolved"
+	// ReasonInvalidValue: a value outside its enumeration.
+	ReasonInvalidValue = "InvalidValue"
+)
+
+// Reasons found while merging.
+const (
+	// ReasonTooManyProfiles: creating the profile would exceed MaxProfiles.
+	ReasonTooManyProfiles = "TooManyProfiles"
+	// ReasonDefaultProfileFixed: the resource asks to be the default profile,
+	// but the tenant's default is another profile, which cannot change.
+	ReasonDefaultProfileFixed = "DefaultProfileFixed"
+)
+
+// Reasons of the Entra rules (rules.go).
+const (
+	ReasonInvalidProfileID                = "InvalidProfileID"
+	ReasonMissingProfileName              = "MissingProfileName"
+	ReasonNoPasskeyTypes                  = "NoPasskeyTypes"
+	ReasonAttestationNeedsDeviceBoundOnly = "AttestationNeedsDeviceBoundOnly"
+	ReasonInvalidAAGUID                   = "InvalidAAGUID"
+	ReasonDuplicateProfileID              = "DuplicateProfileID"
+	ReasonDefaultProfileRemoved           = "DefaultProfileRemoved"
+	ReasonDefaultProfileChanged           = "DefaultProfileChanged"
+	ReasonInvalidTargetID                 = "InvalidTargetID"
+	ReasonTargetWithoutProfiles           = "TargetWithoutProfiles"
+	ReasonUnknownProfileID                = "UnknownProfileID"
+	ReasonDuplicateTarget                 = "DuplicateTarget"
+)
