@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -123,15 +122,25 @@ func withoutCompression(middleware []khttp.Middleware) []khttp.Middleware {
 // GetFido2Configuration reads the tenant's passkey (FIDO2) policy.
 // It needs Policy.Read.AuthenticationMethod.
 func GetFido2Configuration(ctx context.Context, adapter abstractions.RequestAdapter) (*Fido2Configuration, error) {
+	cfg, err := getFido2(ctx, adapter)
+	if err != nil {
+		return nil, fmt.Errorf("get fido2 configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// getFido2 is GetFido2Configuration without the error context, which the
+// callers add.
+func getFido2(ctx context.Context, adapter abstractions.RequestAdapter) (*Fido2Configuration, error) {
 	req := abstractions.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abstractions.GET, fido2URLTemplate, map[string]string{})
 	req.Headers.TryAdd("Accept", "application/json")
 	res, err := adapter.Send(ctx, req, CreateFido2ConfigurationFromDiscriminatorValue, errorMapping)
 	if err != nil {
-		return nil, fmt.Errorf("get fido2 configuration: %w", err)
+		return nil, err
 	}
 	cfg, ok := res.(*Fido2Configuration)
 	if !ok || cfg == nil {
-		return nil, errors.New("get fido2 configuration: empty response")
+		return nil, errors.New("empty response")
 	}
 	return cfg, nil
 }
@@ -140,15 +149,21 @@ func GetFido2Configuration(ctx context.Context, adapter abstractions.RequestAdap
 // the properties cfg sets (see Fido2Configuration for what is sent). It needs
 // Policy.ReadWrite.AuthenticationMethod.
 func PatchFido2Configuration(ctx context.Context, adapter abstractions.RequestAdapter, cfg *Fido2Configuration) error {
-	req := abstractions.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abstractions.PATCH, fido2URLTemplate, map[string]string{})
-	req.Headers.TryAdd("Accept", "application/json")
-	if err := req.SetContentFromParsable(ctx, adapter, "application/json", cfg); err != nil {
-		return fmt.Errorf("patch fido2 configuration: serialize: %w", err)
-	}
-	if err := adapter.SendNoContent(ctx, req, errorMapping); err != nil {
+	if err := patchFido2(ctx, adapter, cfg); err != nil {
 		return fmt.Errorf("patch fido2 configuration: %w", err)
 	}
 	return nil
+}
+
+// patchFido2 is PatchFido2Configuration without the error context, which
+// the callers add.
+func patchFido2(ctx context.Context, adapter abstractions.RequestAdapter, cfg *Fido2Configuration) error {
+	req := abstractions.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abstractions.PATCH, fido2URLTemplate, map[string]string{})
+	req.Headers.TryAdd("Accept", "application/json")
+	if err := req.SetContentFromParsable(ctx, adapter, "application/json", cfg); err != nil {
+		return fmt.Errorf("serialize: %w", err)
+	}
+	return adapter.SendNoContent(ctx, req, errorMapping)
 }
 
 // GraphError is what a failed Graph call reported.
@@ -157,7 +172,7 @@ type GraphError struct {
 	Code       string
 	Message    string
 	RequestID  string
-	// RetryAfter is the response's Retry-After in seconds, 0 when absent.
+	// RetryAfter is the response's Retry-After, 0 when absent.
 	RetryAfter time.Duration
 }
 
@@ -174,9 +189,7 @@ func AsGraphError(err error) (GraphError, bool) {
 			ge.RequestID = v[0]
 		}
 		if v := h.Get("Retry-After"); len(v) > 0 {
-			if s, err := strconv.Atoi(v[0]); err == nil {
-				ge.RetryAfter = time.Duration(s) * time.Second
-			}
+			ge.RetryAfter = parseRetryAfter(v[0])
 		}
 	}
 	var odataErr *odataerrors.ODataError
