@@ -2,18 +2,25 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
+	"github.com/passkey-operator/passkey-operator/internal/controller"
+	"github.com/passkey-operator/passkey-operator/internal/entra"
 )
 
 func main() {
@@ -28,10 +35,12 @@ func run() error {
 		metricsAddr    string
 		probeAddr      string
 		leaderElection bool
+		concurrency    int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&leaderElection, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
+	flag.IntVar(&concurrency, "concurrency", 4, "How many tenants are reconciled at once.")
 	logOptions := zap.Options{}
 	logOptions.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -62,12 +71,31 @@ func run() error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	// Ready only once the informer caches have synced: before that a pass
+	// would see no resources.
+	if err := mgr.AddReadyzCheck("informers", func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("informer caches have not synced")
+		}
+		return nil
+	}); err != nil {
 		return fmt.Errorf("adding readiness check: %w", err)
 	}
 
+	ctx := ctrl.SetupSignalHandler()
+	reconciler := &controller.TenantReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Connect:   controller.ConnectWith(entra.NewClients(entra.ClientOptions{})),
+	}
+	if err := reconciler.SetupWithManager(ctx, mgr, crcontroller.Options{MaxConcurrentReconciles: concurrency}); err != nil {
+		return fmt.Errorf("setting up the tenant controller: %w", err)
+	}
+
 	ctrl.Log.WithName("setup").Info("starting manager")
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running manager: %w", err)
 	}
 	return nil

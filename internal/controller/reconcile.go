@@ -1,0 +1,219 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/uuid"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
+	"github.com/passkey-operator/passkey-operator/internal/entra"
+)
+
+// Graph is what a pass needs from a tenant's Graph client.
+type Graph interface {
+	GetFido2(ctx context.Context) (*entra.Fido2Configuration, error)
+	PatchFido2(ctx context.Context, cfg *entra.Fido2Configuration) error
+	GroupsByDisplayName(ctx context.Context, name string) ([]entra.Group, error)
+}
+
+// TenantReconciler reconciles one EntraTenant and every PasskeyProfile and
+// GroupAssignment that names it, in one pass: one GET of the fido2 policy,
+// at most one merged PATCH and its read-back (DESIGN.md §3).
+type TenantReconciler struct {
+	client.Client
+	// APIReader reads Secrets straight from the API server, since the cache
+	// holds only their metadata.
+	APIReader client.Reader
+	// Connect returns the Graph client for a tenant, given its credential
+	// Secret's value (nil for credentials that use none).
+	Connect func(ctx context.Context, tenant *passkeysv1alpha1.EntraTenant, secret []byte) (Graph, error)
+	Events  events.EventRecorder
+	// NewID makes ids for new passkey profiles; uuid.NewString by default.
+	NewID func() string
+	// Now is the clock; time.Now by default.
+	Now func() time.Time
+
+	groups groupCache
+}
+
+// Reconcile runs one pass for a tenant, in a fixed order of early returns:
+// gone → suspended → credentials → Graph → statuses.
+func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	tenant := &passkeysv1alpha1.EntraTenant{}
+	if err := r.Get(ctx, req.NamespacedName, tenant); err != nil {
+		if client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("reading EntraTenant %s: %w", req.Name, err)
+		}
+		return ctrl.Result{}, r.tenantGone(ctx, req.Name)
+	}
+	res, err := r.loadResources(ctx, tenant.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.addFinalizers(ctx, res); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	p := r.newPass(tenant, res)
+	defer func() {
+		if err := p.writeStatuses(ctx); err != nil {
+			log.Error(err, "writing status")
+		}
+	}()
+
+	if tenant.Spec.Suspend {
+		p.suspendAll()
+		return ctrl.Result{}, nil
+	}
+
+	graph, err := r.connect(ctx, tenant)
+	if err != nil {
+		return p.failAll(err)
+	}
+	allowed, err := r.allowedNamespaces(ctx, tenant, res)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	observed, err := graph.GetFido2(ctx)
+	if err != nil {
+		return p.failAll(err)
+	}
+	p.observe(entra.ToPolicy(observed))
+	if err := p.build(ctx, graph, allowed); err != nil {
+		return p.failAll(err)
+	}
+	if err := p.apply(ctx, graph); err != nil {
+		return p.failAll(err)
+	}
+	if err := p.releaseDeleted(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: r.resyncAfter(tenant)}, nil
+}
+
+// resyncAfter is the resync interval plus up to 10% jitter, so tenants
+// created together do not poll Graph in lockstep.
+func (r *TenantReconciler) resyncAfter(tenant *passkeysv1alpha1.EntraTenant) time.Duration {
+	interval := 10 * time.Minute
+	if tenant.Spec.ResyncInterval != nil {
+		interval = tenant.Spec.ResyncInterval.Duration
+	}
+	return interval + time.Duration(rand.Int64N(int64(interval/10)+1))
+}
+
+func (r *TenantReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *TenantReconciler) newID() string {
+	if r.NewID != nil {
+		return r.NewID()
+	}
+	return uuid.NewString()
+}
+
+// connect reads the credential Secret (if the credential type uses one) and
+// returns the tenant's Graph client.
+func (r *TenantReconciler) connect(ctx context.Context, tenant *passkeysv1alpha1.EntraTenant) (Graph, error) {
+	var secret []byte
+	if ref := tenant.Spec.Credentials.SecretRef; ref != nil {
+		var err error
+		if secret, err = r.readSecret(ctx, ref); err != nil {
+			return nil, err
+		}
+	}
+	graph, err := r.Connect(ctx, tenant, secret)
+	if err != nil {
+		return nil, &credentialsError{err: err}
+	}
+	return graph, nil
+}
+
+// addFinalizers makes sure no resource can vanish before the pass has
+// removed (or orphaned) its slice in Entra.
+func (r *TenantReconciler) addFinalizers(ctx context.Context, res resources) error {
+	for _, o := range res.objects() {
+		if !o.GetDeletionTimestamp().IsZero() || controllerutil.ContainsFinalizer(o, finalizer) {
+			continue
+		}
+		patch := client.MergeFromWithOptions(o.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+		controllerutil.AddFinalizer(o, finalizer)
+		if err := r.Patch(ctx, o, patch); err != nil {
+			return fmt.Errorf("adding finalizer to %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// tenantGone handles resources whose EntraTenant does not exist: nothing
+// can be written, so they are Stalled, and deleting them is not blocked.
+func (r *TenantReconciler) tenantGone(ctx context.Context, name string) error {
+	res, err := r.loadResources(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, o := range res.objects() {
+		if !o.GetDeletionTimestamp().IsZero() {
+			if err := r.removeFinalizer(ctx, o); err != nil {
+				return err
+			}
+			continue
+		}
+		before := o.DeepCopyObject().(client.Object)
+		stall(statusOf(o), o.GetGeneration(), ReasonTenantNotFound, fmt.Sprintf("EntraTenant %q does not exist; create it or fix spec.tenantRef", name))
+		if err := r.patchStatus(ctx, o, before); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *TenantReconciler) removeFinalizer(ctx context.Context, o client.Object) error {
+	if !controllerutil.ContainsFinalizer(o, finalizer) {
+		return nil
+	}
+	patch := client.MergeFrom(o.DeepCopyObject().(client.Object))
+	controllerutil.RemoveFinalizer(o, finalizer)
+	if err := r.Patch(ctx, o, patch); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("removing finalizer from %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+	}
+	return nil
+}
+
+// credentialsError marks a failure to build the Graph client itself.
+type credentialsError struct{ err error }
+
+func (e *credentialsError) Error() string { return "credentials: " + e.err.Error() }
+func (e *credentialsError) Unwrap() error { return e.err }
+
+func isCredentialsError(err error) bool {
+	var c *credentialsError
+	return errors.As(err, &c)
+}
+
+// stall marks a status as needing a change from a person.
+func stall(s *passkeysv1alpha1.SyncStatus, generation int64, reason, message string) {
+	setCondition(s, generation, passkeysv1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
+	setCondition(s, generation, passkeysv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, message)
+	meta.RemoveStatusCondition(&s.Conditions, passkeysv1alpha1.ConditionReconciling)
+}
+
+func setCondition(s *passkeysv1alpha1.SyncStatus, generation int64, condition string, status metav1.ConditionStatus, reason, message string) {
+	meta.SetStatusCondition(&s.Conditions, metav1.Condition{
+		Type: condition, Status: status, Reason: reason, Message: message, ObservedGeneration: generation,
+	})
+}

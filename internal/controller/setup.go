@@ -1,0 +1,130 @@
+// Package controller holds the per-tenant reconciler: it joins the pure
+// policy package (desired state, diff, merge) to Kubernetes and to Graph.
+package controller
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
+)
+
+// Field indexes over the informer cache.
+const (
+	// tenantRefIndex finds a tenant's PasskeyProfiles and GroupAssignments.
+	tenantRefIndex = "spec.tenantRef"
+	// secretIndex finds the EntraTenants whose credentials a Secret holds,
+	// by "namespace/name".
+	secretIndex = "spec.credentials.secretRef"
+)
+
+// finalizer lets the reconciler remove a resource's slice from Entra (or
+// deliberately orphan it) before Kubernetes forgets the resource.
+const finalizer = "passkeys.entraops.dev/finalizer"
+
+// +kubebuilder:rbac:groups=passkeys.entraops.dev,resources=entratenants;passkeyprofiles;groupassignments,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=passkeys.entraops.dev,resources=entratenants/status;passkeyprofiles/status;groupassignments/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=passkeys.entraops.dev,resources=passkeyprofiles/finalizers;groupassignments/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// SetupWithManager registers the indexes and the watches: every event on a
+// tenant's profiles, assignments, credential Secret or namespaces maps to
+// one reconcile request for the tenant, so a burst of changes costs one pass.
+func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
+	indexer := mgr.GetFieldIndexer()
+	if err := indexer.IndexField(ctx, &passkeysv1alpha1.PasskeyProfile{}, tenantRefIndex, func(o client.Object) []string {
+		return []string{o.(*passkeysv1alpha1.PasskeyProfile).Spec.TenantRef}
+	}); err != nil {
+		return err
+	}
+	if err := indexer.IndexField(ctx, &passkeysv1alpha1.GroupAssignment{}, tenantRefIndex, func(o client.Object) []string {
+		return []string{o.(*passkeysv1alpha1.GroupAssignment).Spec.TenantRef}
+	}); err != nil {
+		return err
+	}
+	if err := indexer.IndexField(ctx, &passkeysv1alpha1.EntraTenant{}, secretIndex, func(o client.Object) []string {
+		ref := o.(*passkeysv1alpha1.EntraTenant).Spec.Credentials.SecretRef
+		if ref == nil {
+			return nil
+		}
+		return []string{ref.Namespace + "/" + ref.Name}
+	}); err != nil {
+		return err
+	}
+
+	// Our own status writes change neither generation nor annotations, so
+	// they never trigger another pass (and another Graph GET).
+	specOrRequest := builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))
+	if r.Events == nil {
+		r.Events = mgr.GetEventRecorder("passkey-operator")
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("entratenant").
+		WithOptions(options).
+		For(&passkeysv1alpha1.EntraTenant{}, specOrRequest).
+		Watches(&passkeysv1alpha1.PasskeyProfile{}, handler.EnqueueRequestsFromMapFunc(tenantOfResource), specOrRequest).
+		Watches(&passkeysv1alpha1.GroupAssignment{}, handler.EnqueueRequestsFromMapFunc(tenantOfResource), specOrRequest).
+		// Secrets are watched by metadata only: the cache never holds secret
+		// data, and a rotation still changes the resourceVersion.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsUsingSecret), builder.OnlyMetadata).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsWithNamespaceRule),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		Complete(r)
+}
+
+// tenantOfResource maps a PasskeyProfile or GroupAssignment to its tenant.
+func tenantOfResource(_ context.Context, o client.Object) []reconcile.Request {
+	var tenant string
+	switch obj := o.(type) {
+	case *passkeysv1alpha1.PasskeyProfile:
+		tenant = obj.Spec.TenantRef
+	case *passkeysv1alpha1.GroupAssignment:
+		tenant = obj.Spec.TenantRef
+	}
+	if tenant == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: tenant}}}
+}
+
+func (r *TenantReconciler) tenantsUsingSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var tenants passkeysv1alpha1.EntraTenantList
+	if err := r.List(ctx, &tenants, client.MatchingFields{secretIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing tenants that use a Secret", "secret", client.ObjectKeyFromObject(o))
+		return nil
+	}
+	return tenantRequests(tenants.Items, func(passkeysv1alpha1.EntraTenant) bool { return true })
+}
+
+// tenantsWithNamespaceRule requeues the tenants whose allowedNamespaces
+// selector a namespace's new labels may now match, or no longer match.
+func (r *TenantReconciler) tenantsWithNamespaceRule(ctx context.Context, _ client.Object) []reconcile.Request {
+	var tenants passkeysv1alpha1.EntraTenantList
+	if err := r.List(ctx, &tenants); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing tenants")
+		return nil
+	}
+	return tenantRequests(tenants.Items, func(t passkeysv1alpha1.EntraTenant) bool { return t.Spec.AllowedNamespaces != nil })
+}
+
+func tenantRequests(tenants []passkeysv1alpha1.EntraTenant, keep func(passkeysv1alpha1.EntraTenant) bool) []reconcile.Request {
+	var out []reconcile.Request
+	for _, t := range tenants {
+		if keep(t) {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: t.Name}})
+		}
+	}
+	return out
+}
