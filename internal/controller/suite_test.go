@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -8,16 +9,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
@@ -38,7 +42,28 @@ var (
 	env    *testenv.Env
 	emu    *emulator.Emulator
 	emuURL string
+	// logs captures everything the operator logs, so tests can prove no
+	// secret ever reaches a log line.
+	logs = &syncBuffer{}
 )
+
+// syncBuffer is a bytes.Buffer safe for the manager's concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 // TestMain runs the real operator against a real API server and the
 // emulator over HTTPS. The operator trusts the emulator's CA through
@@ -78,6 +103,7 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = env.Stop() }()
 
+	ctrl.SetLogger(zap.New(zap.WriteTo(logs), zap.Level(zapcore.DebugLevel)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
@@ -118,6 +144,7 @@ type tenantFixture struct {
 	name      string
 	tenantID  string
 	namespace string
+	secret    string
 	tenant    *passkeysv1alpha1.EntraTenant
 }
 
@@ -136,13 +163,14 @@ func newTenantWithRoles(t *testing.T, roles []string, mutate ...func(*passkeysv1
 		tenantID:  uuid.NewString(),
 		namespace: "ns-" + uuid.NewString()[:8],
 	}
-	if len(f.name) > 60 {
-		f.name = f.name[:60]
+	if len(f.name) > 50 {
+		f.name = f.name[:50]
 	}
-	secret := "s3cr3t-" + uuid.NewString()
+	f.name += "-" + uuid.NewString()[:8]
+	f.secret = "s3cr3t-" + uuid.NewString()
 	if err := emu.Seed(emulator.Tenant{
 		ID:     f.tenantID,
-		Apps:   []emulator.App{{ClientID: clientID, ClientSecret: secret, Roles: roles}},
+		Apps:   []emulator.App{{ClientID: clientID, ClientSecret: f.secret, Roles: roles}},
 		Groups: []emulator.Group{{ID: staffGroup, DisplayName: "Staff"}},
 	}); err != nil {
 		t.Fatalf("seeding emulator tenant: %v", err)
@@ -150,7 +178,7 @@ func newTenantWithRoles(t *testing.T, roles []string, mutate ...func(*passkeysv1
 	mustCreate(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.namespace}})
 	mustCreate(t, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: f.namespace},
-		Data:       map[string][]byte{"clientSecret": []byte(secret)},
+		Data:       map[string][]byte{"clientSecret": []byte(f.secret)},
 	})
 	f.tenant = &passkeysv1alpha1.EntraTenant{
 		ObjectMeta: metav1.ObjectMeta{Name: f.name},
