@@ -39,7 +39,10 @@ func run() error {
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
-	flag.BoolVar(&leaderElection, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
+	// In a cluster several replicas may run, so electing a leader is the
+	// safe default there; a local run has nobody to elect against.
+	inCluster := os.Getenv("KUBERNETES_SERVICE_HOST") != ""
+	flag.BoolVar(&leaderElection, "leader-elect", inCluster, "Elect a leader so that only one replica reconciles at a time (default true when running in a cluster).")
 	flag.IntVar(&concurrency, "concurrency", 4, "How many tenants are reconciled at once.")
 	logOptions := zap.Options{}
 	logOptions.BindFlags(flag.CommandLine)
