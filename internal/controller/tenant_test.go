@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -40,6 +41,7 @@ func includeTarget(doc emulator.Fido2Document, id string) (emulator.IncludeTarge
 
 func TestApplyMakesEntraHoldTheSpec(t *testing.T) {
 	f := newTenant(t)
+	initial := f.fido2()
 	profile := f.profile("staff", passkeysv1alpha1.PasskeyProfileSpec{
 		DisplayName:     "Security keys for staff",
 		PasskeyTypes:    boundTyp,
@@ -79,10 +81,17 @@ func TestApplyMakesEntraHoldTheSpec(t *testing.T) {
 	if byName.Status.ResolvedGroupID != staffGroup {
 		t.Errorf("status.resolvedGroupID = %q, want %q", byName.Status.ResolvedGroupID, staffGroup)
 	}
-	// Merge mode keeps what it does not manage: the default profile and the
-	// all_users target Entra started with.
-	if _, ok := includeTarget(doc, "all_users"); !ok {
-		t.Errorf("Merge removed the unmanaged all_users target: %+v", doc.IncludeTargets)
+	// Merge mode keeps what it does not manage exactly as it was: the
+	// default profile and the all_users target Entra started with.
+	for _, want := range initial.PasskeyProfiles {
+		if got, _ := profileByName(doc, want.Name); !reflect.DeepEqual(got, want) {
+			t.Errorf("Merge changed the unmanaged profile %q:\n got  %+v\n want %+v", want.Name, got, want)
+		}
+	}
+	for _, want := range initial.IncludeTargets {
+		if got, _ := includeTarget(doc, want.ID); !reflect.DeepEqual(got, want) {
+			t.Errorf("Merge changed the unmanaged target %q:\n got  %+v\n want %+v", want.ID, got, want)
+		}
 	}
 	if f.tenant.Status.Unmanaged == nil || !slices.Contains(f.tenant.Status.Unmanaged.IncludeTargets, "all_users") {
 		t.Errorf("tenant status.unmanaged = %+v, want the all_users target listed", f.tenant.Status.Unmanaged)
