@@ -16,6 +16,7 @@ import (
 	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
@@ -87,11 +88,18 @@ func run() error {
 		return fmt.Errorf("adding readiness check: %w", err)
 	}
 
+	// Our metrics join controller-runtime's on the manager's /metrics.
+	metrics := controller.NewMetrics()
+	if err := crmetrics.Registry.Register(metrics); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+
 	ctx := ctrl.SetupSignalHandler()
 	reconciler := &controller.TenantReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
-		Connect:   controller.ConnectWith(entra.NewClients(entra.ClientOptions{})),
+		Connect:   controller.ConnectWith(entra.NewClients(entra.ClientOptions{Observer: metrics.ObserveGraph})),
+		Metrics:   metrics,
 	}
 	if err := reconciler.SetupWithManager(ctx, mgr, crcontroller.Options{MaxConcurrentReconciles: concurrency}); err != nil {
 		return fmt.Errorf("setting up the tenant controller: %w", err)

@@ -42,6 +42,8 @@ type TenantReconciler struct {
 	NewID func() string
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
+	// Metrics, if set, records each pass's outcome (see metrics.go).
+	Metrics *Metrics
 
 	groups groupCache
 }
@@ -83,7 +85,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	allowed, err := r.allowedNamespaces(ctx, tenant, res)
 	if err != nil {
-		return ctrl.Result{}, err
+		return p.failAll(err)
 	}
 	observed, err := graph.GetFido2(ctx)
 	if err != nil {
@@ -162,6 +164,7 @@ func (r *TenantReconciler) addFinalizers(ctx context.Context, res resources) err
 // tenantGone handles resources whose EntraTenant does not exist: nothing
 // can be written, so they are Stalled, and deleting them is not blocked.
 func (r *TenantReconciler) tenantGone(ctx context.Context, name string) error {
+	r.Metrics.forgetTenant(name)
 	res, err := r.loadResources(ctx, name)
 	if err != nil {
 		return err

@@ -123,6 +123,7 @@ func (p *pass) writeStatuses(ctx context.Context) error {
 	}
 	p.emitTransitions(p.tenant, p.originals[p.tenant], p.outcome(p.desired.Tenant.Spec.Ref))
 	errs = append(errs, p.r.patchTenantStatus(ctx, p.tenant, p.originals[p.tenant]))
+	p.r.Metrics.recordPass(p)
 	return errors.Join(errs...)
 }
 

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
@@ -114,10 +115,13 @@ func run(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
+	metrics := controller.NewMetrics()
+	crmetrics.Registry.MustRegister(metrics)
 	reconciler := &controller.TenantReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
-		Connect:   controller.ConnectWith(entra.NewClients(entra.ClientOptions{})),
+		Connect:   controller.ConnectWith(entra.NewClients(entra.ClientOptions{Observer: metrics.ObserveGraph})),
+		Metrics:   metrics,
 	}
 	skipNameValidation := true
 	if err := reconciler.SetupWithManager(ctx, mgr, crcontroller.Options{MaxConcurrentReconciles: 4, SkipNameValidation: &skipNameValidation}); err != nil {
@@ -140,7 +144,7 @@ func fail(err error) int {
 // Secret and a namespace for its resources: each test gets its own, so
 // tests never see each other's state.
 type tenantFixture struct {
-	t         *testing.T
+	t         testing.TB
 	name      string
 	tenantID  string
 	namespace string
@@ -148,18 +152,18 @@ type tenantFixture struct {
 	tenant    *passkeysv1alpha1.EntraTenant
 }
 
-func newTenant(t *testing.T, mutate ...func(*passkeysv1alpha1.EntraTenant)) *tenantFixture {
+func newTenant(t testing.TB, mutate ...func(*passkeysv1alpha1.EntraTenant)) *tenantFixture {
 	t.Helper()
 	return newTenantWithRoles(t, emulator.ReadWriteRoles, mutate...)
 }
 
 // newTenantWithRoles is newTenant with the app holding only roles.
-func newTenantWithRoles(t *testing.T, roles []string, mutate ...func(*passkeysv1alpha1.EntraTenant)) *tenantFixture {
+func newTenantWithRoles(t testing.TB, roles []string, mutate ...func(*passkeysv1alpha1.EntraTenant)) *tenantFixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &tenantFixture{
 		t:         t,
-		name:      "t-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")),
+		name:      "t-" + kubeName(t.Name()),
 		tenantID:  uuid.NewString(),
 		namespace: "ns-" + uuid.NewString()[:8],
 	}
@@ -200,7 +204,22 @@ func newTenantWithRoles(t *testing.T, roles []string, mutate ...func(*passkeysv1
 	return f
 }
 
-func mustCreate(t *testing.T, obj client.Object) {
+// kubeName turns a test or benchmark name ("BenchmarkResync/resources=10")
+// into something a Kubernetes name may hold: lower case, and '-' for
+// anything but letters and digits.
+func kubeName(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return '-'
+	}, name)
+}
+
+func mustCreate(t testing.TB, obj client.Object) {
 	t.Helper()
 	if err := env.Client.Create(context.Background(), obj); err != nil {
 		t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
@@ -236,7 +255,7 @@ func (f *tenantFixture) count(method string) int {
 }
 
 // eventually polls cond until it holds or the timeout passes.
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var last string
@@ -252,7 +271,7 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 
 // waitCondition waits until obj's condition has the status and reason and
 // reflects its current generation.
-func waitCondition(t *testing.T, obj client.Object, condition string, status metav1.ConditionStatus, reason string) {
+func waitCondition(t testing.TB, obj client.Object, condition string, status metav1.ConditionStatus, reason string) {
 	t.Helper()
 	eventually(t, fmt.Sprintf("%s %s=%s/%s", obj.GetName(), condition, status, reason), func() (bool, string) {
 		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
@@ -280,7 +299,7 @@ func conditionsOf(obj client.Object) []metav1.Condition {
 }
 
 // requestReconcile sets the force-reconcile annotation, as `kubectl annotate` would.
-func requestReconcile(t *testing.T, obj client.Object, value string) {
+func requestReconcile(t testing.TB, obj client.Object, value string) {
 	t.Helper()
 	ctx := context.Background()
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
