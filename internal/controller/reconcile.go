@@ -42,6 +42,9 @@ type TenantReconciler struct {
 	NewID func() string
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
+	// BurstWindow is how long a pass waits after a profile or assignment
+	// changes, so a burst of edits costs one PATCH; DefaultBurstWindow when 0.
+	BurstWindow time.Duration
 	// Metrics, if set, records each pass's outcome (see metrics.go).
 	Metrics *Metrics
 

@@ -4,13 +4,16 @@ package controller
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -74,14 +77,53 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		Named("entratenant").
 		WithOptions(options).
 		For(&passkeysv1alpha1.EntraTenant{}, specOrRequest).
-		Watches(&passkeysv1alpha1.PasskeyProfile{}, handler.EnqueueRequestsFromMapFunc(tenantOfResource), specOrRequest).
-		Watches(&passkeysv1alpha1.GroupAssignment{}, handler.EnqueueRequestsFromMapFunc(tenantOfResource), specOrRequest).
+		Watches(&passkeysv1alpha1.PasskeyProfile{}, coalescing(r.burstWindow(), tenantOfResource), specOrRequest).
+		Watches(&passkeysv1alpha1.GroupAssignment{}, coalescing(r.burstWindow(), tenantOfResource), specOrRequest).
 		// Secrets are watched by metadata only: the cache never holds secret
 		// data, and a rotation still changes the resourceVersion.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsUsingSecret), builder.OnlyMetadata).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsWithNamespaceRule),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Complete(r)
+}
+
+// DefaultBurstWindow is how long a tenant's pass waits after a profile or
+// assignment changes; see coalescing.
+const DefaultBurstWindow = time.Second
+
+func (r *TenantReconciler) burstWindow() time.Duration {
+	if r.BurstWindow > 0 {
+		return r.BurstWindow
+	}
+	return DefaultBurstWindow
+}
+
+// coalescing queues the tenant a short window after a resource changes,
+// so a burst of edits (kubectl apply -f dir/, an Argo CD or Flux sync)
+// lands in one pass and one PATCH, rather than starting a pass on the first
+// edit and another for whatever arrived during it. The workqueue keeps the
+// earliest pending time for a tenant, so a stream of edits cannot postpone
+// the pass forever.
+func coalescing(window time.Duration, tenants handler.MapFunc) handler.EventHandler {
+	enqueue := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, req := range tenants(ctx, o) {
+			q.AddAfter(req, window)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, e.Object, q)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, e.ObjectNew, q)
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, e.Object, q)
+		},
+		GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, e.Object, q)
+		},
+	}
 }
 
 // tenantOfResource maps a PasskeyProfile or GroupAssignment to its tenant.
