@@ -13,11 +13,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/passkey-operator/passkey-operator/internal/emulator"
+	"github.com/passkey-operator/passkey-operator/internal/testenv"
 )
 
 func TestParseTenants(t *testing.T) {
@@ -75,31 +75,13 @@ func TestParseTenants(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while run writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 var demoLine = regexp.MustCompile(`tenant (\S+)\s+client (\S+)\s+secret (\S+)`)
 
 // start runs the command on a free loopback port until the test ends.
 func start(t *testing.T, stateDir string, args ...string) (base, tenant, client, secret string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"--addr", "127.0.0.1:0", "--state-dir", stateDir}, args...), out, io.Discard)

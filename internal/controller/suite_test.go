@@ -1,7 +1,6 @@
 package controller_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,26 +43,8 @@ var (
 	emuURL string
 	// logs captures everything the operator logs, so tests can prove no
 	// secret ever reaches a log line.
-	logs = &syncBuffer{}
+	logs = &testenv.SyncBuffer{}
 )
-
-// syncBuffer is a bytes.Buffer safe for the manager's concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestMain runs the real operator against a real API server and the
 // emulator over HTTPS. The operator trusts the emulator's CA through
