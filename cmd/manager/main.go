@@ -25,29 +25,38 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	err := run(ctrl.SetupSignalHandler(), os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+// run starts the manager with the given command-line arguments and returns
+// when ctx is done or the manager fails.
+func run(ctx context.Context, args []string) error {
+	flags := flag.NewFlagSet("manager", flag.ContinueOnError)
 	var (
 		metricsAddr    string
 		probeAddr      string
 		leaderElection bool
 		concurrency    int
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
+	flags.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flags.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	// In a cluster several replicas may run, so electing a leader is the
 	// safe default there; a local run has nobody to elect against.
 	inCluster := os.Getenv("KUBERNETES_SERVICE_HOST") != ""
-	flag.BoolVar(&leaderElection, "leader-elect", inCluster, "Elect a leader so that only one replica reconciles at a time (default true when running in a cluster).")
-	flag.IntVar(&concurrency, "concurrency", 4, "How many tenants are reconciled at once.")
+	flags.BoolVar(&leaderElection, "leader-elect", inCluster, "Elect a leader so that only one replica reconciles at a time (default true when running in a cluster).")
+	flags.IntVar(&concurrency, "concurrency", 4, "How many tenants are reconciled at once.")
 	logOptions := zap.Options{}
-	logOptions.BindFlags(flag.CommandLine)
-	flag.Parse()
+	logOptions.BindFlags(flags)
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&logOptions)))
 
 	scheme := runtime.NewScheme()
@@ -94,7 +103,6 @@ func run() error {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
 
-	ctx := ctrl.SetupSignalHandler()
 	reconciler := &controller.TenantReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
