@@ -70,12 +70,7 @@ func BenchmarkResync(b *testing.B) {
 				})
 			}
 
-			spent := settle(b, f.tenantID).minus(before)
-			perPass := func(n int) float64 { return float64(n) / float64(passes) }
-			b.ReportMetric(perPass(spent.gets), "GETs/resync")
-			b.ReportMetric(perPass(spent.patches), "PATCHes/resync")
-			b.ReportMetric(perPass(spent.groupLookups), "group-GETs/resync")
-			b.ReportMetric(perPass(spent.other), "other-requests/resync")
+			reportPerResync(b, settle(b, f.tenantID).minus(before), passes)
 		})
 	}
 }
@@ -103,7 +98,11 @@ func BenchmarkPeriodicResync(b *testing.B) {
 		synced = waitNextSync(b, f, synced)
 	}
 
-	spent := settle(b, f.tenantID).minus(before)
+	reportPerResync(b, settle(b, f.tenantID).minus(before), passes)
+}
+
+// reportPerResync reports the Graph requests of passes resyncs, per resync.
+func reportPerResync(b *testing.B, spent graphCalls, passes int) {
 	perPass := func(n int) float64 { return float64(n) / float64(passes) }
 	b.ReportMetric(perPass(spent.gets), "GETs/resync")
 	b.ReportMetric(perPass(spent.patches), "PATCHes/resync")
