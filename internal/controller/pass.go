@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
@@ -50,7 +51,6 @@ type outcome struct {
 	// usedBy are the assignments naming a profile.
 	usedBy  []string
 	groupID string
-	release bool
 }
 
 func (r *TenantReconciler) newPass(tenant *passkeysv1alpha1.EntraTenant, res resources) *pass {
@@ -83,7 +83,7 @@ func (p *pass) suspendAll() { p.suspended = true }
 
 // failAll stops the pass: every resource reports err, and the error decides
 // whether controller-runtime retries (with backoff) or waits for a change.
-func (p *pass) failAll(err error) (result ctrlResult, retErr error) {
+func (p *pass) failAll(err error) (ctrl.Result, error) {
 	p.err = err
 	return failureResult(err)
 }
@@ -123,7 +123,7 @@ func (p *pass) build(ctx context.Context, graph Graph, allowed map[string]bool) 
 	}
 
 	ids := policy.AssignProfileIDs(profiles, p.observed, p.r.newID)
-	if err := p.recordProfileIDs(ctx, ids); err != nil {
+	if err := p.recordProfileIDs(ctx, ids, "the profile id before creating it"); err != nil {
 		return err
 	}
 	p.desired = policy.Build(tenantSpec(p.tenant), profiles, assignments, ids)
@@ -149,20 +149,20 @@ func (p *pass) admit(obj client.Object, allowed map[string]bool) bool {
 	o.problem = &policy.Problem{Reason: ReasonNamespaceNotAllowed, Message: fmt.Sprintf(
 		"namespace %s is not allowed to write to EntraTenant %s: its labels do not match the tenant's spec.allowedNamespaces",
 		obj.GetNamespace(), p.tenant.Name)}
-	o.release = !obj.GetDeletionTimestamp().IsZero()
 	return false
 }
 
-func (p *pass) recordProfileIDs(ctx context.Context, ids map[policy.Ref]string) error {
+// recordProfileIDs writes each profile's id from ids into its status where
+// it differs; why says, in errors, what the id is for.
+func (p *pass) recordProfileIDs(ctx context.Context, ids map[policy.Ref]string, why string) error {
 	for _, obj := range p.res.profiles {
 		id, ok := ids[refOf(obj, policy.KindProfile)]
 		if !ok || id == obj.Status.ProfileID {
 			continue
 		}
-		before := p.originals[obj]
 		obj.Status.ProfileID = id
-		if err := p.r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-			return fmt.Errorf("recording profile id of PasskeyProfile %s/%s before creating it: %w", obj.Namespace, obj.Name, err)
+		if err := p.r.Status().Patch(ctx, obj, client.MergeFrom(p.originals[obj])); err != nil {
+			return fmt.Errorf("recording %s for PasskeyProfile %s/%s: %w", why, obj.Namespace, obj.Name, err)
 		}
 		p.originals[obj] = obj.DeepCopy()
 	}
@@ -202,40 +202,22 @@ func (p *pass) apply(ctx context.Context, graph Graph) error {
 		}
 		p.final = entra.ToPolicy(readBack)
 		p.applied = slices.Concat(report.Removed, describeWrites(p.desired, before))
-		if err := p.adoptEntraIDs(ctx); err != nil {
+		// Entra may store a new profile under another id than the one we
+		// sent: the read-back, matched by name, has the last word.
+		if err := p.recordProfileIDs(ctx, policy.MatchByName(p.desired, p.final), "Entra's profile id"); err != nil {
 			return err
 		}
 	}
 	after := policy.Diff(p.desired, p.final)
 	for ref, drift := range before {
-		if _, remains := after[ref]; !remains || !report.Changed {
+		if _, remains := after[ref]; !remains {
 			p.outcome(ref).corrected = drift
 		}
 	}
 	for ref, drift := range after {
-		o := p.outcome(ref)
-		o.drift = drift
-		o.corrected = nil
+		p.outcome(ref).drift = drift
 	}
 	p.unmanaged = policy.Unmanaged(p.final, p.desired)
-	return nil
-}
-
-// adoptEntraIDs takes Entra's id for a profile that Entra stored under
-// another id than the one we sent, matched by name.
-func (p *pass) adoptEntraIDs(ctx context.Context) error {
-	matched := policy.MatchByName(p.desired, p.final)
-	for _, obj := range p.res.profiles {
-		id, ok := matched[refOf(obj, policy.KindProfile)]
-		if !ok || id == obj.Status.ProfileID {
-			continue
-		}
-		obj.Status.ProfileID = id
-		if err := p.r.Status().Patch(ctx, obj, client.MergeFrom(p.originals[obj])); err != nil {
-			return fmt.Errorf("recording Entra's id for PasskeyProfile %s/%s: %w", obj.Namespace, obj.Name, err)
-		}
-		p.originals[obj] = obj.DeepCopy()
-	}
 	return nil
 }
 

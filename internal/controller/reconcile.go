@@ -181,7 +181,7 @@ func (r *TenantReconciler) tenantGone(ctx context.Context, name string) error {
 		}
 		before := o.DeepCopyObject().(client.Object)
 		stall(statusOf(o), o.GetGeneration(), ReasonTenantNotFound, fmt.Sprintf("EntraTenant %q does not exist; create it or fix spec.tenantRef", name))
-		if err := r.patchStatus(ctx, o, before); err != nil {
+		if err := r.patchStatus(ctx, o, before, false); err != nil {
 			return err
 		}
 	}

@@ -19,8 +19,6 @@ import (
 	"github.com/passkey-operator/passkey-operator/internal/policy"
 )
 
-type ctrlResult = ctrl.Result
-
 // failureResult decides how a failed pass is retried: throttling waits for
 // Retry-After, a transient failure returns the error so controller-runtime
 // backs off exponentially, and a failure only a person can fix (credentials,
@@ -92,16 +90,20 @@ func statusValue(o runtime.Object) any {
 	panic(fmt.Sprintf("statusValue: unexpected %T", o))
 }
 
-// patchStatus writes o's status if it differs from before's, stamping
-// lastSyncTime only then, so a quiet resync writes nothing.
-func (r *TenantReconciler) patchStatus(ctx context.Context, o, before client.Object) error {
+// patchStatus writes o's status if it differs from before's. lastSyncTime
+// is stamped only on such a write, so a quiet resync writes nothing, unless
+// stampAlways: the tenant's status is where people and alerts see that
+// syncing goes on, so it is stamped on every successful pass.
+func (r *TenantReconciler) patchStatus(ctx context.Context, o, before client.Object, stampAlways bool) error {
+	if stampAlways || statusChanged(o, before) {
+		now := metav1.NewTime(r.now())
+		statusOf(o).LastSyncTime = &now
+	}
 	if !statusChanged(o, before) {
 		return nil
 	}
-	now := metav1.NewTime(r.now())
-	statusOf(o).LastSyncTime = &now
 	if err := r.Status().Patch(ctx, o, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("writing status of %s %s: %w", o.GetObjectKind().GroupVersionKind().Kind, client.ObjectKeyFromObject(o), err)
+		return fmt.Errorf("writing status of %T %s: %w", o, client.ObjectKeyFromObject(o), err)
 	}
 	return nil
 }
@@ -114,7 +116,7 @@ func (p *pass) writeStatuses(ctx context.Context) error {
 		ref := refOf(obj, kindOf(obj))
 		p.setResourceStatus(obj, p.outcome(ref))
 		p.emitTransitions(obj, p.originals[obj], p.outcome(ref))
-		errs = append(errs, p.r.patchStatus(ctx, obj, p.originals[obj]))
+		errs = append(errs, p.r.patchStatus(ctx, obj, p.originals[obj], false))
 	}
 	p.setTenantStatus()
 	if len(p.applied) > 0 && p.r.Events != nil {
@@ -122,7 +124,8 @@ func (p *pass) writeStatuses(ctx context.Context) error {
 			"Applied one PATCH to the fido2 policy: %s", strings.Join(p.applied, "; "))
 	}
 	p.emitTransitions(p.tenant, p.originals[p.tenant], p.outcome(p.desired.Tenant.Spec.Ref))
-	errs = append(errs, p.r.patchTenantStatus(ctx, p.tenant, p.originals[p.tenant]))
+	synced := meta.IsStatusConditionTrue(p.tenant.Status.Conditions, passkeysv1alpha1.ConditionReady)
+	errs = append(errs, p.r.patchStatus(ctx, p.tenant, p.originals[p.tenant], synced))
 	p.r.Metrics.recordPass(p)
 	return errors.Join(errs...)
 }
@@ -177,23 +180,6 @@ func (p *pass) setTenantStatus() {
 		setSynced(s, t.Generation, o.drift, t.Spec.DriftPolicy != passkeysv1alpha1.DriftPolicyReport)
 		t.Status.Unmanaged = unmanagedStatus(p.unmanaged)
 	}
-}
-
-// patchTenantStatus stamps lastSyncTime on every successful pass: the
-// tenant's status is where people and alerts see that syncing goes on.
-func (r *TenantReconciler) patchTenantStatus(ctx context.Context, tenant, before client.Object) error {
-	t := tenant.(*passkeysv1alpha1.EntraTenant)
-	if meta.IsStatusConditionTrue(t.Status.Conditions, passkeysv1alpha1.ConditionReady) || statusChanged(tenant, before) {
-		now := metav1.NewTime(r.now())
-		t.Status.LastSyncTime = &now
-	}
-	if !statusChanged(tenant, before) {
-		return nil
-	}
-	if err := r.Status().Patch(ctx, t, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("writing status of EntraTenant %s: %w", t.Name, err)
-	}
-	return nil
 }
 
 func unmanagedStatus(u policy.UnmanagedSummary) *passkeysv1alpha1.UnmanagedSummary {
