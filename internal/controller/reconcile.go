@@ -211,13 +211,6 @@ func isCredentialsError(err error) bool {
 	return errors.As(err, &c)
 }
 
-// stall marks a status as needing a change from a person.
-func stall(s *passkeysv1alpha1.SyncStatus, generation int64, reason, message string) {
-	setCondition(s, generation, passkeysv1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
-	setCondition(s, generation, passkeysv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, message)
-	meta.RemoveStatusCondition(&s.Conditions, passkeysv1alpha1.ConditionReconciling)
-}
-
 func setCondition(s *passkeysv1alpha1.SyncStatus, generation int64, condition string, status metav1.ConditionStatus, reason, message string) {
 	meta.SetStatusCondition(&s.Conditions, metav1.Condition{
 		Type: condition, Status: status, Reason: reason, Message: message, ObservedGeneration: generation,

@@ -219,7 +219,11 @@ func enforcedOf(obj client.Object, tenant *passkeysv1alpha1.EntraTenant) bool {
 	return true
 }
 
+// setSuspended advances observedGeneration: the operator has seen this
+// generation and deliberately left Entra alone, and kstatus tooling then
+// shows the Suspended message rather than "generation not observed".
 func setSuspended(s *passkeysv1alpha1.SyncStatus, gen int64, message string) {
+	s.ObservedGeneration = gen
 	setCondition(s, gen, passkeysv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonSuspended, message)
 	meta.RemoveStatusCondition(&s.Conditions, passkeysv1alpha1.ConditionReconciling)
 	meta.RemoveStatusCondition(&s.Conditions, passkeysv1alpha1.ConditionStalled)
@@ -229,6 +233,18 @@ func setProgressing(s *passkeysv1alpha1.SyncStatus, gen int64, reason, message s
 	setCondition(s, gen, passkeysv1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
 	setCondition(s, gen, passkeysv1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, message)
 	meta.RemoveStatusCondition(&s.Conditions, passkeysv1alpha1.ConditionStalled)
+}
+
+// stall marks a status as needing a change from a person. It advances
+// observedGeneration: the operator has acted on this generation and found it
+// cannot succeed, and kstatus (the library Flux health checks use) reports
+// Stalled as Failed only once the generation is observed; before that it
+// shows InProgress, which would leave a stalled resource "in progress" forever.
+func stall(s *passkeysv1alpha1.SyncStatus, generation int64, reason, message string) {
+	s.ObservedGeneration = generation
+	setCondition(s, generation, passkeysv1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
+	setCondition(s, generation, passkeysv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, message)
+	meta.RemoveStatusCondition(&s.Conditions, passkeysv1alpha1.ConditionReconciling)
 }
 
 func setFailure(s *passkeysv1alpha1.SyncStatus, gen int64, err error) {
@@ -259,9 +275,13 @@ func setSynced(s *passkeysv1alpha1.SyncStatus, gen int64, drift []policy.Drift, 
 		setCondition(s, gen, passkeysv1alpha1.ConditionDrifted, metav1.ConditionTrue, ReasonNotPersisted, message)
 		stall(s, gen, ReasonNotPersisted, message)
 	default:
+		// Report drift is Stalled: the operator will not correct it, so only a
+		// person (in the portal or in Git) can end it. Without Stalled, kstatus
+		// reads Ready=False as InProgress, and Flux's wait would hang until its
+		// timeout on a resource nothing is working on (docs/gitops.md).
 		message := "Entra differs from the spec (driftPolicy Report, not corrected): " + renderDrift(drift)
 		setCondition(s, gen, passkeysv1alpha1.ConditionDrifted, metav1.ConditionTrue, ReasonDriftDetected, message)
-		setCondition(s, gen, passkeysv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonDriftDetected, message)
+		stall(s, gen, ReasonDriftDetected, message)
 	}
 }
 

@@ -1,0 +1,116 @@
+package controller
+
+import (
+	"errors"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
+	"github.com/passkey-operator/passkey-operator/internal/policy"
+)
+
+// TestConditionSettersReadByKstatus checks, without a cluster, what
+// sigs.k8s.io/cli-utils' kstatus (the library Flux and kubectl-style tools
+// use) makes of the status each condition setter writes for generation 2 of
+// a resource last seen at generation 1 (or never: -1).
+func TestConditionSettersReadByKstatus(t *testing.T) {
+	drift := []policy.Drift{{Field: "passkeyTypes", Desired: "deviceBound, synced", Observed: "deviceBound"}}
+	const gen = 2
+	cases := []struct {
+		name      string
+		observed  int64
+		set       func(*passkeysv1alpha1.SyncStatus)
+		want      status.Status
+		condition string // the condition that must be True, besides what kstatus says
+		reason    string
+	}{
+		{"in sync", 1, func(s *passkeysv1alpha1.SyncStatus) { setSynced(s, gen, nil, true) },
+			status.CurrentStatus, passkeysv1alpha1.ConditionReady, ReasonSucceeded},
+		{"drift under Report", 1, func(s *passkeysv1alpha1.SyncStatus) { setSynced(s, gen, drift, false) },
+			status.FailedStatus, passkeysv1alpha1.ConditionStalled, ReasonDriftDetected},
+		{"Enforce drift Entra did not keep", 1, func(s *passkeysv1alpha1.SyncStatus) { setSynced(s, gen, drift, true) },
+			status.FailedStatus, passkeysv1alpha1.ConditionStalled, ReasonNotPersisted},
+		{"stalled on the first pass", -1, func(s *passkeysv1alpha1.SyncStatus) { stall(s, gen, policy.ReasonProfileNotFound, "no such profile") },
+			status.FailedStatus, passkeysv1alpha1.ConditionStalled, policy.ReasonProfileNotFound},
+		{"credentials refused", 1, func(s *passkeysv1alpha1.SyncStatus) {
+			setFailure(s, gen, &credentialsError{err: errors.New("no secret")})
+		},
+			status.FailedStatus, passkeysv1alpha1.ConditionStalled, ReasonCredentialsInvalid},
+		{"waiting for another resource", 1, func(s *passkeysv1alpha1.SyncStatus) {
+			setProgressing(s, gen, policy.ReasonProfileNotReady, "the profile is not in Entra yet")
+		}, status.InProgressStatus, passkeysv1alpha1.ConditionReconciling, policy.ReasonProfileNotReady},
+		{"Graph unavailable", 1, func(s *passkeysv1alpha1.SyncStatus) { setFailure(s, gen, errors.New("connection reset")) },
+			status.InProgressStatus, passkeysv1alpha1.ConditionReconciling, ReasonGraphUnavailable},
+		{"suspended", -1, func(s *passkeysv1alpha1.SyncStatus) { setSuspended(s, gen, "spec.suspend is true") },
+			status.InProgressStatus, "", ""},
+		{"new generation not acted on yet", 1, func(s *passkeysv1alpha1.SyncStatus) {
+			setSynced(s, gen-1, nil, true) // Ready from the previous generation only
+		}, status.InProgressStatus, passkeysv1alpha1.ConditionReady, ReasonSucceeded},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := passkeysv1alpha1.SyncStatus{ObservedGeneration: tc.observed}
+			tc.set(&s)
+			res := kstatusOf(t, gen, s)
+			if res.Status != tc.want {
+				t.Errorf("kstatus = %s (%s), want %s; conditions %+v", res.Status, res.Message, tc.want, s.Conditions)
+			}
+			if tc.condition != "" {
+				c := meta.FindStatusCondition(s.Conditions, tc.condition)
+				if c == nil || c.Status != metav1.ConditionTrue || c.Reason != tc.reason {
+					t.Errorf("condition %s = %+v, want True with reason %s", tc.condition, c, tc.reason)
+				}
+			}
+			// Stalled and Reconciling exclude each other: kstatus reads the
+			// first it meets, so both True would make the answer depend on order.
+			if meta.IsStatusConditionTrue(s.Conditions, passkeysv1alpha1.ConditionStalled) &&
+				meta.IsStatusConditionTrue(s.Conditions, passkeysv1alpha1.ConditionReconciling) {
+				t.Errorf("Stalled and Reconciling both True: %+v", s.Conditions)
+			}
+		})
+	}
+}
+
+// TestStalledAndSuspendedAdvanceObservedGeneration: a setter that has acted
+// on a generation records it, or kstatus keeps saying "not observed".
+func TestStalledAndSuspendedAdvanceObservedGeneration(t *testing.T) {
+	for name, set := range map[string]func(*passkeysv1alpha1.SyncStatus){
+		"stall":     func(s *passkeysv1alpha1.SyncStatus) { stall(s, 3, ReasonForbidden, "403") },
+		"suspended": func(s *passkeysv1alpha1.SyncStatus) { setSuspended(s, 3, "suspended") },
+		"synced":    func(s *passkeysv1alpha1.SyncStatus) { setSynced(s, 3, nil, true) },
+	} {
+		s := passkeysv1alpha1.SyncStatus{ObservedGeneration: -1}
+		set(&s)
+		if s.ObservedGeneration != 3 {
+			t.Errorf("%s: observedGeneration = %d, want 3", name, s.ObservedGeneration)
+		}
+	}
+	// A transient failure does not: the generation has not been applied.
+	s := passkeysv1alpha1.SyncStatus{ObservedGeneration: 1}
+	setFailure(&s, 3, errors.New("connection reset"))
+	if s.ObservedGeneration != 1 {
+		t.Errorf("transient failure: observedGeneration = %d, want 1", s.ObservedGeneration)
+	}
+}
+
+func kstatusOf(t *testing.T, generation int64, s passkeysv1alpha1.SyncStatus) *status.Result {
+	t.Helper()
+	st, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"status": st}}
+	u.SetGroupVersionKind(passkeysv1alpha1.GroupVersion.WithKind("PasskeyProfile"))
+	u.SetName("staff")
+	u.SetGeneration(generation)
+	res, err := status.Compute(u)
+	if err != nil {
+		t.Fatalf("kstatus: %v", err)
+	}
+	return res
+}
