@@ -35,6 +35,10 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs (config/crd/bases) and RBAC (confi
 	$(CONTROLLER_GEN) crd rbac:roleName=passkey-operator-manager paths=./... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 
+.PHONY: docs
+docs: manifests ## Generate the API reference (docs/api.md) from the CRDs.
+	go run ./hack/apidocs -crds config/crd/bases -out docs/api.md
+
 .PHONY: fmt
 fmt: ## Format the Go code.
 	gofmt -w $$(git ls-files '*.go' | grep -v '^hack/controlplane/')
