@@ -15,6 +15,13 @@ CONTROLLER_GEN_VERSION ?= $(call tool_version,sigs.k8s.io/controller-tools)
 GOLANGCI_LINT_VERSION ?= $(call tool_version,github.com/golangci/golangci-lint/v2)
 CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+# Helm has its own module (hack/tools/helm) so its Kubernetes libraries do
+# not drag controller-tools' and golangci-lint's along.
+HELM_VERSION ?= $(shell cd hack/tools/helm && go list -m -f '{{.Version}}' helm.sh/helm/v3)
+HELM := $(BIN)/helm-$(HELM_VERSION)
+
+# The image docker-build tags; not built in CI (no container engine there).
+IMG ?= ghcr.io/passkey-operator/passkey-operator:dev
 
 GO_TEST_FLAGS ?= -count=1
 
@@ -31,9 +38,11 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code for the API types.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRDs (config/crd/bases) and RBAC (config/rbac) from markers.
+manifests: $(CONTROLLER_GEN) ## Generate CRDs (config/crd/bases, copied to the chart) and RBAC (config/rbac) from markers.
 	$(CONTROLLER_GEN) crd rbac:roleName=passkey-operator-manager paths=./... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	rm -f charts/passkey-operator/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/passkey-operator/crds/
 
 .PHONY: docs
 docs: manifests ## Generate the API reference (docs/api.md) from the CRDs.
@@ -69,8 +78,8 @@ envtest-path: ## Print the folder holding the test control plane (the value for 
 	@hack/controlplane.sh path
 
 .PHONY: test
-test: verify envtest ## Verify, then run every test against the real control plane.
-	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh path)" go test $(GO_TEST_FLAGS) ./...
+test: verify envtest $(HELM) ## Verify, then run every test against the real control plane.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh path)" HELM="$(HELM)" go test $(GO_TEST_FLAGS) ./...
 
 ##@ Tools
 
@@ -79,3 +88,27 @@ $(CONTROLLER_GEN):
 
 $(GOLANGCI_LINT):
 	cd hack/tools && go build -o $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+# The -X flags are the ones helm's own Makefile sets: without them `helm
+# version` lacks the patch version and `helm template`/`lint` assume
+# Kubernetes 1.20, older than the chart's kubeVersion allows.
+HELM_K8S_MINOR = $(word 2,$(subst ., ,$(shell cd hack/tools/helm && go list -m -f '{{.Version}}' k8s.io/client-go)))
+$(HELM):
+	cd hack/tools/helm && go build -trimpath -ldflags "-s -w \
+		-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+		-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR) \
+		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR)" \
+		-o $@ helm.sh/helm/v3/cmd/helm
+
+.PHONY: helm
+helm: $(HELM) ## Build helm from the Go module proxy into bin/ (the tests use it; print its path with `make -s helm-path`).
+
+.PHONY: helm-path
+helm-path: ## Print the path of the helm binary the tests use.
+	@echo $(HELM)
+
+##@ Image
+
+.PHONY: docker-build
+docker-build: ## Build the manager image (IMG=ghcr.io/passkey-operator/passkey-operator:dev unless set; needs docker, not run in CI).
+	docker build -t $(IMG) .

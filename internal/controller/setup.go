@@ -40,7 +40,11 @@ const finalizer = "passkeys.entraops.dev/finalizer"
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// Leader election needs its Lease, and the core Events it records about
+// gaining and losing it, only in the manager's own namespace: a namespaced
+// Role, not cluster-wide rights. The install manifests bind it there.
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=passkey-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",namespace=passkey-system,resources=events,verbs=create;patch
 
 // SetupWithManager registers the indexes and the watches: every event on a
 // tenant's profiles, assignments, credential Secret or namespaces maps to
