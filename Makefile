@@ -67,6 +67,32 @@ verify: ## Fail when generated files are stale or gofmt, go vet or the linter co
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on: $$unformatted (run make fmt)"; exit 1; fi
 	$(MAKE) --no-print-directory vet lint
 
+##@ Run locally
+
+# Where run-local and local-up keep their state: kubeconfig, emulator CA,
+# logs and the env file scripts source.
+LOCAL_DIR ?= .local
+
+.PHONY: local-binaries
+local-binaries: envtest
+	go build -o $(BIN)/manager ./cmd/manager
+	go build -o $(BIN)/entra-emulator ./cmd/entra-emulator
+	go build -o $(BIN)/localenv ./hack/localenv
+	ln -sf "$$(hack/controlplane.sh path)/kubectl" $(BIN)/kubectl
+
+.PHONY: run-local
+run-local: local-binaries ## Run control plane, emulator and operator here with config/samples applied; Ctrl-C stops all.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh path)" $(BIN)/localenv run --dir $(LOCAL_DIR)
+
+.PHONY: local-up
+local-up: local-binaries ## Like run-local, in the background; returns once the samples are Ready ($(LOCAL_DIR)/env).
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh path)" $(BIN)/localenv up --dir $(LOCAL_DIR)
+
+.PHONY: local-down
+local-down: ## Stop what local-up started.
+	go build -o $(BIN)/localenv ./hack/localenv
+	$(BIN)/localenv down --dir $(LOCAL_DIR)
+
 ##@ Test
 
 .PHONY: envtest

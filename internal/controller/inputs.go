@@ -23,7 +23,6 @@ const (
 	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"
 	ReasonGroupNotFound       = "GroupNotFound"
 	ReasonGroupAmbiguous      = "GroupNameAmbiguous"
-	ReasonTenantNotReady      = "TenantNotReady"
 	ReasonTenantNotFound      = "TenantNotFound"
 	ReasonCredentialsInvalid  = "CredentialsInvalid"
 	ReasonGraphUnavailable    = "GraphUnavailable"
@@ -32,7 +31,6 @@ const (
 	ReasonRefusedByEntra      = "RefusedByEntra"
 	ReasonNotPersisted        = "NotPersisted"
 	ReasonInUse               = "InUse"
-	ReasonProgressing         = "Progressing"
 )
 
 // resources are one tenant's PasskeyProfiles and GroupAssignments.

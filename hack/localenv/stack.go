@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/passkey-operator/passkey-operator/internal/emulator"
+	"github.com/passkey-operator/passkey-operator/internal/testenv"
+)
+
+// stack is what run starts: the control plane (in envtest's hands), the
+// emulator and the operator (child processes of ours).
+type stack struct {
+	dir, binDir string
+	out         io.Writer
+
+	env          *testenv.Env
+	emulator     *child
+	manager      *child
+	emulatorURL  string
+	emulatorCA   string
+	clientSecret string
+}
+
+func (s *stack) kubeconfigPath() string { return filepath.Join(s.dir, "kubeconfig") }
+
+func (s *stack) start(ctx context.Context) error {
+	var err error
+	if s.clientSecret, err = newClientSecret(); err != nil {
+		return err
+	}
+	fmt.Fprintln(s.out, "Starting etcd and kube-apiserver ...")
+	if s.env, err = testenv.Start(); err != nil {
+		return err
+	}
+	kubeconfig, err := os.ReadFile(s.env.KubeconfigPath)
+	if err != nil {
+		return fmt.Errorf("reading kubeconfig: %w", err)
+	}
+	if err := os.WriteFile(s.kubeconfigPath(), kubeconfig, 0o600); err != nil {
+		return fmt.Errorf("writing kubeconfig: %w", err)
+	}
+	fmt.Fprintf(s.out, "API server at %s, CRDs installed.\n", s.env.Config.Host)
+	if err := s.startEmulator(ctx); err != nil {
+		return err
+	}
+	return s.startManager(ctx)
+}
+
+func (s *stack) startEmulator(ctx context.Context) error {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	stateDir := filepath.Join(s.dir, "emulator")
+	s.emulatorURL = "https://" + addr
+	s.emulatorCA = filepath.Join(stateDir, emulator.CAFile)
+	s.emulator, err = startChild(filepath.Join(s.binDir, "entra-emulator"), filepath.Join(s.dir, "emulator.log"), nil,
+		"--addr", addr, "--state-dir", stateDir)
+	if err != nil {
+		return err
+	}
+	if err := s.emulator.waitUntil(ctx, func() bool { return s.seedDemoTenant() == nil }); err != nil {
+		return fmt.Errorf("entra-emulator did not come up: %w", err)
+	}
+	// One more call to report a seeding error that is not about start-up.
+	if err := s.seedDemoTenant(); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "entra-emulator at %s with tenant %s (app %s, groups Staff, Administrators, Contractors).\n",
+		s.emulatorURL, demoTenantID, demoClientID)
+	return nil
+}
+
+// seedDemoTenant registers the demo tenant through the emulator's admin API,
+// so the client secret never shows in a process list.
+func (s *stack) seedDemoTenant() error {
+	seed := map[string]any{
+		"tenantId": demoTenantID,
+		"apps": []map[string]any{{
+			"clientId": demoClientID, "clientSecret": s.clientSecret, "roles": emulator.ReadWriteRoles,
+		}},
+		"groups": demoGroups,
+	}
+	body, err := json.Marshal(seed)
+	if err != nil {
+		return err
+	}
+	_, err = s.emulatorAdmin(http.MethodPost, "/_emulator/tenants", body)
+	return err
+}
+
+func (s *stack) emulatorAdmin(method, path string, body []byte) ([]byte, error) {
+	return emulatorAdminRequest(s.emulatorURL, s.emulatorCA, method, path, body)
+}
+
+// emulatorAdminRequest calls the emulator's admin API, trusting only its CA.
+func emulatorAdminRequest(url, caFile, method, path string, body []byte) ([]byte, error) {
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading the emulator CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("no certificate in %s", caFile)
+	}
+	httpClient := &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
+	}
+	req, err := http.NewRequest(method, url+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	reply, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(reply))
+	}
+	return reply, nil
+}
+
+func (s *stack) startManager(ctx context.Context) error {
+	metricsAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	probeAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	// The operator reaches the emulator through its ordinary configuration:
+	// custom cloud endpoints in the EntraTenant and a CA bundle.
+	env := []string{"KUBECONFIG=" + s.kubeconfigPath(), "SSL_CERT_FILE=" + s.emulatorCA}
+	s.manager, err = startChild(filepath.Join(s.binDir, "manager"), filepath.Join(s.dir, "manager.log"), env,
+		"--leader-elect=false", "--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probeAddr)
+	if err != nil {
+		return err
+	}
+	ready := func() bool {
+		resp, err := http.Get("http://" + probeAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	if err := s.manager.waitUntil(ctx, ready); err != nil {
+		return fmt.Errorf("the operator did not become ready: %w", err)
+	}
+	fmt.Fprintf(s.out, "Operator running (metrics at http://%s/metrics).\n", metricsAddr)
+	return nil
+}
+
+// stop stops the operator first (so it does not log errors about a vanished
+// API server), then the emulator, then the control plane.
+func (s *stack) stop() error {
+	var errs []error
+	for _, c := range []*child{s.manager, s.emulator} {
+		if c != nil {
+			errs = append(errs, c.stop())
+		}
+	}
+	if s.env != nil {
+		errs = append(errs, s.env.Stop())
+	}
+	_ = os.Remove(s.kubeconfigPath())
+	return errors.Join(errs...)
+}
+
+// child is a process we started, with its log file.
+type child struct {
+	name   string
+	cmd    *exec.Cmd
+	log    string
+	exited chan struct{}
+	err    error
+}
+
+func startChild(path, logPath string, env []string, args ...string) (*child, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s: %w", logPath, err)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = childProcAttr()
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return nil, fmt.Errorf("starting %s (build it with make run-local): %w", path, err)
+	}
+	c := &child{name: filepath.Base(path), cmd: cmd, log: logPath, exited: make(chan struct{})}
+	go func() {
+		c.err = cmd.Wait()
+		_ = logFile.Close()
+		close(c.exited)
+	}()
+	return c, nil
+}
+
+// waitUntil polls ready until it says yes, the process dies or a minute passes.
+func (c *child) waitUntil(ctx context.Context, ready func() bool) error {
+	deadline := time.After(time.Minute)
+	for !ready() {
+		select {
+		case <-c.exited:
+			return fmt.Errorf("%s exited (%w); its log is %s", c.name, c.err, c.log)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("%s not ready after a minute; its log is %s", c.name, c.log)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// stop asks the process to stop and kills it if it has not within 10 seconds.
+func (c *child) stop() error {
+	select {
+	case <-c.exited:
+		return nil
+	default:
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.exited:
+		return nil
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+		return fmt.Errorf("%s did not stop within 10s and was killed", c.name)
+	}
+}
+
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
