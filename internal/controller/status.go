@@ -286,14 +286,19 @@ func setSynced(s *passkeysv1alpha1.SyncStatus, gen int64, drift []policy.Drift, 
 }
 
 // emitTransitions records an event when the Ready condition changes, and
-// for drift found or corrected: never on a quiet resync.
+// for what a PATCH wrote: never on a quiet resync.
 func (p *pass) emitTransitions(obj, before client.Object, o *outcome) {
 	if p.r.Events == nil {
 		return
 	}
 	if len(o.corrected) > 0 && enforcedOf(obj, p.tenant) {
-		p.r.Events.Eventf(obj, nil, corev1.EventTypeWarning, ReasonDriftDetected, "Correct",
-			"Entra differed from the spec and was corrected: %s", renderDrift(o.corrected))
+		if comparedBefore(statusOf(before), obj.GetGeneration()) {
+			p.r.Events.Eventf(obj, nil, corev1.EventTypeWarning, ReasonDriftDetected, "Correct",
+				"Entra differed from the spec and was corrected: %s", renderDrift(o.corrected))
+		} else {
+			p.r.Events.Eventf(obj, nil, corev1.EventTypeNormal, ReasonApplied, "Apply",
+				"Wrote the spec to Entra: %s", renderDrift(o.corrected))
+		}
 	}
 	was := meta.FindStatusCondition(statusOf(before).Conditions, passkeysv1alpha1.ConditionReady)
 	now := meta.FindStatusCondition(statusOf(obj).Conditions, passkeysv1alpha1.ConditionReady)
@@ -305,6 +310,16 @@ func (p *pass) emitTransitions(obj, before client.Object, o *outcome) {
 		eventType = corev1.EventTypeNormal
 	}
 	p.r.Events.Eventf(obj, nil, eventType, now.Reason, "Reconcile", "%s", now.Message)
+}
+
+// comparedBefore says whether an earlier pass already found Entra holding
+// this generation of the spec (Drifted is set only by a successful
+// comparison). Then a difference written back now is drift, someone else's
+// change undone; otherwise it is the spec being applied: a new resource or
+// an edited one, which is no cause for a Warning.
+func comparedBefore(s *passkeysv1alpha1.SyncStatus, generation int64) bool {
+	drifted := meta.FindStatusCondition(s.Conditions, passkeysv1alpha1.ConditionDrifted)
+	return drifted != nil && drifted.ObservedGeneration == generation
 }
 
 // readSecret reads the credential Secret's key straight from the API server.
