@@ -62,7 +62,7 @@ func upCommand(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(self, "run", "--dir", absDir, "--ready-timeout", timeout.String())
+	cmd := exec.Command(self, "run", "--dir", absDir, "--ready-timeout", timeout.String(), "--demo=false")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

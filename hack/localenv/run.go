@@ -37,6 +37,9 @@ type runOptions struct {
 	dir        string
 	binDir     string
 	samplesDir string
+	// demo plays drift once everything is Ready (run-local does; local-up,
+	// for scripts, leaves the samples as they are).
+	demo bool
 	// readyTimeout bounds the wait for the samples to become Ready; run keeps
 	// going after it (to let a person look), up gives up.
 	readyTimeout time.Duration
@@ -50,6 +53,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&opts.binDir, "bin", defaultBinDir(), "folder holding the manager and entra-emulator binaries")
 	fs.StringVar(&opts.samplesDir, "samples", filepath.Join("config", "samples"), "folder of sample manifests to apply")
 	fs.DurationVar(&opts.readyTimeout, "ready-timeout", 3*time.Minute, "how long to wait for the samples to become Ready")
+	fs.BoolVar(&opts.demo, "demo", true, "once the samples are Ready, show drift corrected (Enforce) and reported (Report)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,7 +82,7 @@ func run(ctx context.Context, opts runOptions, out io.Writer) (err error) {
 	}
 	defer releaseDir(opts.dir)
 
-	s := &stack{dir: opts.dir, binDir: opts.binDir, out: out}
+	s := &stack{dir: opts.dir, binDir: opts.binDir, out: &lockedWriter{w: out}, demo: opts.demo}
 	defer func() {
 		if stopErr := s.stop(); stopErr != nil {
 			err = errors.Join(err, stopErr)

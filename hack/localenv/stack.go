@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,7 +26,10 @@ import (
 // emulator and the operator (child processes of ours).
 type stack struct {
 	dir, binDir string
-	out         io.Writer
+	// out is shared by the status display and the demo's narration.
+	out *lockedWriter
+	// demo plays drift (corrected, then reported) once everything is Ready.
+	demo bool
 
 	env          *testenv.Env
 	emulator     *child
@@ -187,6 +191,18 @@ func (s *stack) stop() error {
 	}
 	_ = os.Remove(s.kubeconfigPath())
 	return errors.Join(errs...)
+}
+
+// lockedWriter lets two goroutines print whole lines without interleaving.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // child is a process we started, with its log file.

@@ -107,7 +107,7 @@ func (s *stack) watch(ctx context.Context, readyTimeout time.Duration) error {
 			if err := s.writeEnvFile(); err != nil {
 				return err
 			}
-			s.printNextSteps()
+			go s.afterReady(ctx)
 		}
 		if !allReadyOnce && !warned && time.Now().After(deadline) {
 			warned = true
@@ -147,6 +147,19 @@ func (s *stack) printNewEvents(ctx context.Context, seen map[types.UID]bool) {
 		}
 		fmt.Fprintf(s.out, "%s  %-45s event %s %s: %s\n", time.Now().Format("15:04:05"), ref, e.Type, e.Reason, e.Note)
 	}
+}
+
+// afterReady runs the drift demo when asked to, then says what to do next.
+func (s *stack) afterReady(ctx context.Context) {
+	if s.demo {
+		if err := s.demoDrift(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			fmt.Fprintf(s.out, "The drift demo failed: %v\n", err)
+		}
+	}
+	s.printNextSteps()
 }
 
 func (s *stack) writeEnvFile() error {
