@@ -102,6 +102,21 @@ type GroupAssignmentStatus struct {
 	// (all_users for allUsers).
 	// +optional
 	ResolvedGroupID string `json:"resolvedGroupID,omitempty"`
+
+	// AppliedTarget is the target this assignment last had in Entra. When the
+	// spec moves to another group or mode, the operator takes this one out
+	// (unless deletionPolicy is Orphan), and while the new group cannot be
+	// resolved it keeps this one.
+	// +optional
+	AppliedTarget *AppliedTarget `json:"appliedTarget,omitempty"`
+}
+
+// AppliedTarget is a target as Entra holds it.
+type AppliedTarget struct {
+	// GroupID is the group object id, or all_users.
+	GroupID string `json:"groupID"`
+	// Mode is Include (in includeTargets) or Exclude (in excludeTargets).
+	Mode AssignmentMode `json:"mode"`
 }
 
 // GroupAssignment gives a group (or all users) one to three passkey profiles,

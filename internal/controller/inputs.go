@@ -155,6 +155,14 @@ func assignmentSpec(a *passkeysv1alpha1.GroupAssignment, groupID string, tenant 
 		Profiles:             a.Spec.Profiles,
 		RegistrationRequired: a.Spec.RegistrationRequired,
 		Exclude:              a.Spec.Mode == passkeysv1alpha1.AssignmentExclude,
+		Applied:              appliedTarget(a.Status.AppliedTarget),
 		Lifecycle:            lifecycle(a, a.Spec.DriftPolicy, a.Spec.DeletionPolicy, a.Spec.Suspend, tenant),
 	}
+}
+
+func appliedTarget(t *passkeysv1alpha1.AppliedTarget) *policy.AppliedTarget {
+	if t == nil {
+		return nil
+	}
+	return &policy.AppliedTarget{GroupID: t.GroupID, Exclude: t.Mode == passkeysv1alpha1.AssignmentExclude}
 }

@@ -140,6 +140,9 @@ func (p *pass) setResourceStatus(obj client.Object, o *outcome) {
 		if o.groupID != "" {
 			obj.Status.ResolvedGroupID = o.groupID
 		}
+		if t := p.appliedTarget(obj, o); t != nil {
+			obj.Status.AppliedTarget = t
+		}
 	}
 	if annotation, ok := obj.GetAnnotations()[passkeysv1alpha1.ReconcileRequestAnnotation]; ok {
 		s.LastHandledReconcileAt = annotation
@@ -162,6 +165,26 @@ func (p *pass) setResourceStatus(obj client.Object, o *outcome) {
 	default:
 		setSynced(s, gen, o.drift, enforcedOf(obj, p.tenant))
 	}
+}
+
+// appliedTarget is the assignment's target if Entra holds it at the end of
+// the pass, so that a later move to another group or mode can take it out;
+// nil leaves the last one recorded.
+func (p *pass) appliedTarget(a *passkeysv1alpha1.GroupAssignment, o *outcome) *passkeysv1alpha1.AppliedTarget {
+	// A resource with a problem may be looking at another resource's target
+	// (a conflict): only a clean pass says the target is its own.
+	if o.groupID == "" || o.problem != nil || !a.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	mode := passkeysv1alpha1.AssignmentInclude
+	targets := p.final.IncludeTargets
+	if a.Spec.Mode == passkeysv1alpha1.AssignmentExclude {
+		mode, targets = passkeysv1alpha1.AssignmentExclude, p.final.ExcludeTargets
+	}
+	if !policy.HasTarget(targets, o.groupID) {
+		return nil
+	}
+	return &passkeysv1alpha1.AppliedTarget{GroupID: o.groupID, Mode: mode}
 }
 
 func (p *pass) setTenantStatus() {

@@ -189,10 +189,20 @@ func applyProfile(want, got Profile) Profile {
 // mergeTargets merges one list: include targets, or exclude ones.
 func (m *merge) mergeTargets(list []Target, exclude bool, available idSet) []Target {
 	owners := m.targetOwners(exclude)
+	left := m.leftTargets(exclude, owners)
 	out := emptyLike(list)
 	for _, t := range list {
-		d, declared := owners[strings.ToLower(t.ID)]
+		key := strings.ToLower(t.ID)
+		d, declared := owners[key]
+		moved, wasLeft := left[key]
 		switch {
+		case wasLeft && moved.movesOut():
+			m.removed(describeTarget(t, !exclude))
+		case wasLeft:
+			// Still this resource's until it can move (Report, suspended,
+			// a problem such as an unresolved group) or for good (Orphan):
+			// not undeclared, even under Authoritative.
+			out = append(out, t)
 		case !declared && m.authoritative(), declared && d.action() == actionRemove:
 			m.removed(describeTarget(t, !exclude))
 		case declared && d.action() == actionWrite:
@@ -223,6 +233,40 @@ func (m *merge) targetOwners(exclude bool) map[string]DesiredAssignment {
 		}
 	}
 	return owners
+}
+
+// leftTargets maps each group id (lower case) of one list that an
+// assignment had in Entra but declares no more — it moved to another group
+// or mode — to that assignment, unless another resource declares it now.
+func (m *merge) leftTargets(exclude bool, owners map[string]DesiredAssignment) map[string]DesiredAssignment {
+	left := map[string]DesiredAssignment{}
+	for _, d := range m.desired.Assignments {
+		a := d.Spec.Applied
+		if a == nil || a.Exclude != exclude {
+			continue
+		}
+		key := strings.ToLower(a.GroupID)
+		if _, declared := owners[key]; declared || key == "" {
+			continue
+		}
+		if _, taken := left[key]; !taken {
+			left[key] = d
+		}
+	}
+	return left
+}
+
+// movesOut says whether an assignment's old target goes now that the
+// assignment declares another: when the new one is written, or the resource
+// is deleted, but not under deletionPolicy Orphan.
+func (d DesiredAssignment) movesOut() bool {
+	switch d.action() {
+	case actionWrite:
+		return !d.Spec.Orphan
+	case actionRemove:
+		return true
+	}
+	return false
 }
 
 func (m *merge) writeTarget(d DesiredAssignment, got Target, available idSet) Target {
@@ -367,6 +411,13 @@ func Unmanaged(observed Policy, desired Desired) UnmanagedSummary {
 			exclude.add(d.Target.ID)
 		} else {
 			include.add(d.Target.ID)
+		}
+		// A target the assignment moved away from is still its own until
+		// it has moved (see Merge).
+		if a := d.Spec.Applied; a != nil && a.Exclude {
+			exclude.add(a.GroupID)
+		} else if a != nil {
+			include.add(a.GroupID)
 		}
 	}
 	var out UnmanagedSummary

@@ -558,3 +558,87 @@ func TestUnmanaged(t *testing.T) {
 		IncludeTargets: []string{AllUsers, gid(1), gid(5)},
 	})
 }
+
+// TestMergeMovedTarget: an assignment whose group or mode changed had its
+// old target in Entra (AssignmentSpec.Applied); the old one goes when the
+// new one is written, and stays while the assignment cannot move.
+func TestMergeMovedTarget(t *testing.T) {
+	wasAt := func(group string, exclude bool) func(*AssignmentSpec) {
+		return func(s *AssignmentSpec) { s.Applied = &AppliedTarget{GroupID: group, Exclude: exclude} }
+	}
+	movedAdmins := func(mutate ...func(*AssignmentSpec)) AssignmentSpec {
+		return assignmentSpec("admins", 0, gid(3), []string{"strict"}, append([]func(*AssignmentSpec){wasAt(gid(1), false)}, mutate...)...)
+	}
+	for _, tc := range []mergeCase{{
+		name:        "moved to another group: the old target goes, the new one is appended",
+		assignments: []AssignmentSpec{movedAdmins(), contractorsSpec()},
+		want: func(p *Policy) {
+			p.IncludeTargets = append(p.IncludeTargets[:1], includeTarget(gid(3), pid(2)))
+		},
+	}, {
+		name: "moved from Include to Exclude: the target changes list",
+		assignments: []AssignmentSpec{
+			assignmentSpec("admins", 0, gid(1), nil, wasAt(gid(1), false), func(s *AssignmentSpec) { s.Exclude = true }),
+			contractorsSpec(),
+		},
+		want: func(p *Policy) {
+			p.IncludeTargets = p.IncludeTargets[:1]
+			p.ExcludeTargets = append(p.ExcludeTargets, excludeTarget(gid(1)))
+		},
+	}, {
+		name:        "deletionPolicy Orphan leaves the old target",
+		assignments: []AssignmentSpec{movedAdmins(func(s *AssignmentSpec) { s.Orphan = true }), contractorsSpec()},
+		want: func(p *Policy) {
+			p.IncludeTargets = append(p.IncludeTargets, includeTarget(gid(3), pid(2)))
+		},
+	}, {
+		name:        "driftPolicy Report moves nothing",
+		assignments: []AssignmentSpec{movedAdmins(assignmentLife(report)), contractorsSpec()},
+	}, {
+		name:        "suspended moves nothing",
+		assignments: []AssignmentSpec{movedAdmins(assignmentLife(suspend)), contractorsSpec()},
+	}, {
+		name:   "Authoritative keeps the old target while the new group is unresolved",
+		tenant: authoritativeTenant(),
+		assignments: []AssignmentSpec{
+			movedAdmins(func(s *AssignmentSpec) { s.GroupID = "" }),
+			contractorsSpec(),
+		},
+		wantBuild: map[Ref]string{assignmentRef("admins"): ReasonGroupNotResolved},
+		want: func(p *Policy) {
+			p.IncludeTargets = p.IncludeTargets[1:] // all_users, undeclared, goes; gid 1 stays
+		},
+	}, {
+		name: "a target another assignment now declares is left to it",
+		assignments: []AssignmentSpec{
+			movedAdmins(), contractorsSpec(),
+			assignmentSpec("ops", 1, gid(1), []string{"strict"}, func(s *AssignmentSpec) { s.RegistrationRequired = true }),
+		},
+		want: func(p *Policy) {
+			p.IncludeTargets[1].IsRegistrationRequired = true
+			p.IncludeTargets = append(p.IncludeTargets, includeTarget(gid(3), pid(2)))
+		},
+	}, {
+		name:        "deleting takes out the old target and the new one",
+		observed:    func(p *Policy) { p.IncludeTargets = append(p.IncludeTargets, includeTarget(gid(3), pid(2))) },
+		assignments: []AssignmentSpec{movedAdmins(assignmentLife(deleting)), contractorsSpec()},
+		want: func(p *Policy) {
+			p.IncludeTargets = p.IncludeTargets[:1]
+		},
+	}} {
+		t.Run(tc.name, tc.run)
+	}
+}
+
+func TestUnmanagedCountsATargetNotYetMovedAsManaged(t *testing.T) {
+	observed := mergeObserved()
+	assignments := []AssignmentSpec{
+		assignmentSpec("admins", 0, "", []string{"strict"}, func(s *AssignmentSpec) {
+			s.Applied = &AppliedTarget{GroupID: gid(1)}
+		}),
+		contractorsSpec(),
+	}
+	desired := buildFor(mergeTenant(), observed, []ProfileSpec{strictSpec()}, assignments)
+	got := Unmanaged(observed, desired)
+	assertEqual(t, "unmanaged include targets", got.IncludeTargets, []string{AllUsers})
+}

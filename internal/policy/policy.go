@@ -187,6 +187,9 @@ func findProfile(profiles []Profile, id string) int {
 	return slices.IndexFunc(profiles, func(p Profile) bool { return sameID(p.ID, id) })
 }
 
+// HasTarget says whether the list holds a target for the group id.
+func HasTarget(targets []Target, id string) bool { return findTarget(targets, id) >= 0 }
+
 // findTarget returns the index of the target with the id, or -1.
 func findTarget(targets []Target, id string) int {
 	return slices.IndexFunc(targets, func(t Target) bool { return sameID(t.ID, id) })

@@ -87,7 +87,17 @@ type AssignmentSpec struct {
 	RegistrationRequired bool
 	// Exclude is mode Exclude: the target goes into excludeTargets.
 	Exclude bool
+	// Applied is the target an earlier pass found in Entra for this resource
+	// (status.appliedTarget); nil if none. When it differs from the target
+	// declared now, the resource has moved and Merge takes the old one out.
+	Applied *AppliedTarget
 	Lifecycle
+}
+
+// AppliedTarget is where an assignment's target was in Entra.
+type AppliedTarget struct {
+	GroupID string
+	Exclude bool
 }
 
 // Lifecycle says how a resource's slice of the document is treated; it is

@@ -1,0 +1,78 @@
+package controller_test
+
+import (
+	"context"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
+	"github.com/passkey-operator/passkey-operator/internal/emulator"
+)
+
+// TestMovedAssignmentTakesItsOldTargetOut: changing an assignment's group,
+// then its mode, must not leave the old target behind in Entra, where it
+// would keep granting (or excluding) a group nobody declares any more.
+func TestMovedAssignmentTakesItsOldTargetOut(t *testing.T) {
+	const adminsGroup = "5e6f7081-92a3-4b4c-8d5e-6f708192a3b4"
+	f := newTenant(t)
+	if err := emu.Seed(emulator.Tenant{ID: f.tenantID, Groups: []emulator.Group{{ID: adminsGroup, DisplayName: "Admins"}}}); err != nil {
+		t.Fatal(err)
+	}
+	f.profile("staff", passkeysv1alpha1.PasskeyProfileSpec{PasskeyTypes: synced})
+	a := f.assignment("team", passkeysv1alpha1.GroupAssignmentSpec{
+		Target:   passkeysv1alpha1.AssignmentTarget{GroupID: staffGroup},
+		Profiles: []string{"staff"},
+	})
+	waitCondition(t, a, ready, metav1.ConditionTrue, "Succeeded")
+	wantApplied(t, a, staffGroup, passkeysv1alpha1.AssignmentInclude)
+
+	update(t, a, func() { a.Spec.Target = passkeysv1alpha1.AssignmentTarget{GroupName: "Admins"} })
+	eventually(t, "the target to move from Staff to Admins", func() (bool, string) {
+		_, stillStaff := includeTarget(f.fido2(), staffGroup)
+		_, admins := includeTarget(f.fido2(), adminsGroup)
+		return !stillStaff && admins, "staff present: " + yesNo(stillStaff) + ", admins present: " + yesNo(admins)
+	})
+	waitCondition(t, a, ready, metav1.ConditionTrue, "Succeeded")
+	wantApplied(t, a, adminsGroup, passkeysv1alpha1.AssignmentInclude)
+
+	update(t, a, func() { a.Spec.Mode = passkeysv1alpha1.AssignmentExclude; a.Spec.Profiles = nil })
+	eventually(t, "the Admins target to move to excludeTargets", func() (bool, string) {
+		doc := f.fido2()
+		_, included := includeTarget(doc, adminsGroup)
+		excluded := false
+		for _, e := range doc.ExcludeTargets {
+			excluded = excluded || e.ID == adminsGroup
+		}
+		return !included && excluded, "included: " + yesNo(included) + ", excluded: " + yesNo(excluded)
+	})
+	waitCondition(t, a, ready, metav1.ConditionTrue, "Succeeded")
+	wantApplied(t, a, adminsGroup, passkeysv1alpha1.AssignmentExclude)
+}
+
+func update(t *testing.T, obj client.Object, change func()) {
+	t.Helper()
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+		t.Fatal(err)
+	}
+	change()
+	if err := env.Client.Update(context.Background(), obj); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantApplied(t *testing.T, a *passkeysv1alpha1.GroupAssignment, group string, mode passkeysv1alpha1.AssignmentMode) {
+	t.Helper()
+	want := passkeysv1alpha1.AppliedTarget{GroupID: group, Mode: mode}
+	if got := a.Status.AppliedTarget; got == nil || *got != want {
+		t.Errorf("status.appliedTarget = %+v, want %+v", got, want)
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
