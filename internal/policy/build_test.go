@@ -146,6 +146,14 @@ func TestBuildProfileConflicts(t *testing.T) {
 		want:     map[Ref]string{profileRef("a"): "", profileRef("b"): ReasonConflict},
 		winner:   profileRef("a"),
 	}, {
+		name: "same age: the one already in Entra wins",
+		profiles: []ProfileSpec{
+			profileSpec("b", 0, named("Strict"), func(s *ProfileSpec) { s.KnownID = pid(2) }),
+			profileSpec("a", 0, named("Strict")),
+		},
+		want:   map[Ref]string{profileRef("a"): ReasonConflict, profileRef("b"): ""},
+		winner: profileRef("b"),
+	}, {
 		name:     "two default: true",
 		profiles: []ProfileSpec{profileSpec("young", 1, isDefault), profileSpec("old", 0, isDefault)},
 		want:     map[Ref]string{profileRef("old"): "", profileRef("young"): ReasonConflict},
@@ -285,6 +293,14 @@ func TestBuildAssignmentProblems(t *testing.T) {
 		},
 		want:    map[Ref]string{assignmentRef("old"): "", assignmentRef("young"): ReasonConflict},
 		mention: "exclude target " + gid(2),
+	}, {
+		name: "same age: the one already in Entra wins",
+		assignments: []AssignmentSpec{
+			assignmentSpec("b", 0, gid(1), []string{"strict"}, func(s *AssignmentSpec) { s.Applied = &AppliedTarget{GroupID: gid(1)} }),
+			assignmentSpec("a", 0, gid(1), []string{"strict"}),
+		},
+		want:    map[Ref]string{assignmentRef("a"): ReasonConflict, assignmentRef("b"): ""},
+		mention: "GroupAssignment team/b",
 	}, {
 		name: "same all users: the older wins",
 		assignments: []AssignmentSpec{

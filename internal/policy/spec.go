@@ -160,14 +160,35 @@ func (s ProfileSpec) name() string {
 func (s ProfileSpec) age() (time.Time, Ref)    { return s.CreatedAt, s.Ref }
 func (s AssignmentSpec) age() (time.Time, Ref) { return s.CreatedAt, s.Ref }
 
-type aged interface{ age() (time.Time, Ref) }
+// incumbent says whether an earlier pass already wrote the resource to
+// Entra: it holds a profile id, or a target.
+func (s ProfileSpec) incumbent() bool    { return s.KnownID != "" }
+func (s AssignmentSpec) incumbent() bool { return s.Applied != nil }
 
-// compareAge orders the older first; equal times fall back to the Ref so the
-// outcome never depends on input order.
+type aged interface {
+	age() (time.Time, Ref)
+	incumbent() bool
+}
+
+// compareAge orders the older first. creationTimestamp has one-second
+// resolution, so among equal times the resource already in Entra goes first
+// (a newcomer created in the same second must not take its place), then the
+// smaller Ref, so the outcome never depends on input order.
 func compareAge[T aged](a, b T) int {
 	ta, ra := a.age()
 	tb, rb := b.age()
-	return cmp.Or(ta.Compare(tb), compareRefs(ra, rb))
+	return cmp.Or(ta.Compare(tb), compareIncumbent(a.incumbent(), b.incumbent()), compareRefs(ra, rb))
+}
+
+func compareIncumbent(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	default:
+		return 1
+	}
 }
 
 // oldestFirst returns a sorted copy.
