@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -82,7 +84,7 @@ func NewGraphRequestAdapter(cred azcore.TokenCredential, opts AdapterOptions) (*
 	// No service-library version: the telemetry header then names only
 	// msgraph-sdk-go-core, which is the code actually in use.
 	clientOptions := msgraphgocore.GraphClientOptions{}
-	middleware := withoutCompression(msgraphgocore.GetDefaultMiddlewaresWithOptions(&clientOptions))
+	middleware := withBoundedRetries(withoutCompression(msgraphgocore.GetDefaultMiddlewaresWithOptions(&clientOptions)))
 	httpClient := &http.Client{Timeout: 100 * time.Second}
 	var base http.RoundTripper
 	if opts.HTTPClient != nil {
@@ -117,6 +119,49 @@ func withoutCompression(middleware []khttp.Middleware) []khttp.Middleware {
 		}
 	}
 	return out
+}
+
+// MaxInlineRetryWait bounds how long the SDK's retry handler may wait, in
+// total, inside one request. Its own bound is three minutes of Retry-After,
+// during which a reconcile worker would be blocked; beyond this one the
+// throttled response comes back as an error, and the reconciler requeues
+// the tenant after Retry-After without holding a worker.
+const MaxInlineRetryWait = 10 * time.Second
+
+// The retry handler's settings, as kiota-http-go's defaults.
+const (
+	retryMaxRetries   = 3
+	retryDelaySeconds = 3
+)
+
+// withBoundedRetries replaces the SDK's retry handler with one that retries
+// as before (429, 503, 504; three times; Retry-After or a growing delay)
+// but gives up when the next wait would take the total beyond
+// MaxInlineRetryWait.
+func withBoundedRetries(middleware []khttp.Middleware) []khttp.Middleware {
+	out := slices.Clone(middleware)
+	for i, m := range out {
+		if _, isRetry := m.(*khttp.RetryHandler); isRetry {
+			out[i] = khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
+				MaxRetries:   retryMaxRetries,
+				DelaySeconds: retryDelaySeconds,
+				ShouldRetry: func(waited time.Duration, attempt int, _ *http.Request, resp *http.Response) bool {
+					return waited+nextRetryDelay(resp, attempt+1) <= MaxInlineRetryWait
+				},
+			})
+		}
+	}
+	return out
+}
+
+// nextRetryDelay is the wait the retry handler will choose before retry
+// number attempt: Retry-After when the response has one, else
+// retryDelaySeconds to the power of attempt.
+func nextRetryDelay(resp *http.Response, attempt int) time.Duration {
+	if d := parseRetryAfter(resp.Header.Get("Retry-After")); d > 0 {
+		return d
+	}
+	return time.Duration(math.Pow(retryDelaySeconds, float64(attempt))) * time.Second
 }
 
 // GetFido2Configuration reads the tenant's passkey (FIDO2) policy.

@@ -212,6 +212,25 @@ func TestPersistentThrottlingEndsInError(t *testing.T) {
 	}
 }
 
+// TestLongRetryAfterIsNotWaitedInline: a Retry-After beyond
+// MaxInlineRetryWait comes back as an error at once, so the caller (the
+// reconciler) can wait without holding a worker.
+func TestLongRetryAfterIsNotWaitedInline(t *testing.T) {
+	emu, srv := setup(t)
+	adapter := adapterFor(t, srv, roApp)
+	retryAfter := int(2 * entra.MaxInlineRetryWait / time.Second)
+	if err := emu.SetFault(tenantID, emulator.Fault{ThrottleEvery: 1, RetryAfterSeconds: retryAfter}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := entra.GetFido2Configuration(ctx(t), adapter)
+	if got := entra.RetryAfter(err); entra.Classify(err) != entra.ClassThrottled || got != time.Duration(retryAfter)*time.Second {
+		t.Fatalf("GET under a long Retry-After: %v (class %v, Retry-After %v)", err, entra.Classify(err), got)
+	}
+	if n := emu.Stats().Count(tenantID, http.MethodGet, fido2, emulator.AnyStatus); n != 1 {
+		t.Errorf("stats: %d GETs, want 1: the SDK waited Retry-After inline", n)
+	}
+}
+
 // TestConcurrentPatches is meant for go test -race: many writers through
 // one adapter, each write counted once.
 func TestConcurrentPatches(t *testing.T) {
