@@ -15,6 +15,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// healthScript is the one health check all three kinds share.
+const healthScript = "../../config/argocd/health.lua"
+
 // kinds are the resources that get an Argo CD health check.
 var kinds = []string{"EntraTenant", "PasskeyProfile", "GroupAssignment"}
 
@@ -54,7 +57,7 @@ func readHealthTests(t *testing.T, kind string) healthTests {
 // conformance test captured from real runs.
 func TestArgoCDHealthChecks(t *testing.T) {
 	for _, kind := range kinds {
-		script, err := os.ReadFile(filepath.Join(argocdDir, kind, "health.lua"))
+		script, err := os.ReadFile(healthScript)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +88,7 @@ func TestArgoCDHealthChecks(t *testing.T) {
 func TestArgoCDHealthCheckCoverage(t *testing.T) {
 	returns := regexp.MustCompile(`hs\.status = "(\w+)"`)
 	for _, kind := range kinds {
-		script, err := os.ReadFile(filepath.Join(argocdDir, kind, "health.lua"))
+		script, err := os.ReadFile(healthScript)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,14 +104,14 @@ func TestArgoCDHealthCheckCoverage(t *testing.T) {
 		}
 		matches := returns.FindAllStringSubmatch(string(script), -1)
 		if len(matches) == 0 {
-			t.Errorf("%s/health.lua sets no status", kind)
+			t.Errorf("health.lua sets no status")
 		}
 		for _, m := range matches {
 			if !slices.Contains(argoHealthStatuses, m[1]) {
-				t.Errorf("%s/health.lua returns %q, which Argo CD does not know", kind, m[1])
+				t.Errorf("health.lua returns %q, which Argo CD does not know", m[1])
 			}
 			if !tested[m[1]] {
-				t.Errorf("%s/health.lua can return %s, but no case in health_test.yaml expects it", kind, m[1])
+				t.Errorf("health.lua can return %s, but no case in %s/health_test.yaml expects it", m[1], kind)
 			}
 		}
 		captures, err := filepath.Glob(filepath.Join(argocdDir, kind, "testdata", "*.yaml"))
@@ -149,12 +152,12 @@ func TestArgoCDSnippetInDocsMatchesScripts(t *testing.T) {
 	for _, kind := range kinds {
 		key := "resource.customizations.health.passkeys.entraops.dev_" + kind
 		keys = append(keys, key)
-		script, err := os.ReadFile(filepath.Join(argocdDir, kind, "health.lua"))
+		script, err := os.ReadFile(healthScript)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if configMap.Data[key] != string(script) {
-			t.Errorf("docs/gitops.md's %s differs from config/argocd/passkeys.entraops.dev/%s/health.lua", key, kind)
+			t.Errorf("docs/gitops.md's %s differs from config/argocd/health.lua", key)
 		}
 	}
 	var have []string
@@ -298,7 +301,7 @@ func TestGitOpsDocTable(t *testing.T) {
 			if string(res.Status) != wantKstatus {
 				t.Errorf("docs say %s %s is %s in kstatus; it is %s", kind, input, wantKstatus, res.Status)
 			}
-			script, err := os.ReadFile(filepath.Join(argocdDir, kind, "health.lua"))
+			script, err := os.ReadFile(healthScript)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -24,8 +24,9 @@ import (
 	"github.com/passkey-operator/passkey-operator/internal/emulator"
 )
 
-// argocdDir holds the Argo CD health checks, laid out like Argo CD's
-// resource_customizations: <group>/<Kind>/{health.lua,health_test.yaml,testdata/}.
+// argocdDir holds the Argo CD health check cases, laid out like Argo CD's
+// resource_customizations: <group>/<Kind>/{health_test.yaml,testdata/} (the script
+// itself, config/argocd/health.lua, serves every kind).
 const argocdDir = "../../config/argocd/passkeys.entraops.dev"
 
 // updateTestdata, when set, makes the conformance test (re)write the
