@@ -107,6 +107,10 @@ envtest-path: ## Print the folder holding the test control plane (the value for 
 test: verify envtest $(HELM) ## Verify, then run every test against the real control plane.
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh path)" HELM="$(HELM)" go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: bench
+bench: envtest ## Run the benchmarks (Graph-call budget, apply→Ready, manager memory; about 6 minutes). Figures: docs/performance.md.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh path)" go test -run '^$$' -bench . -benchtime 5x ./internal/controller/ ./hack/localenv/
+
 ##@ Tools
 
 $(CONTROLLER_GEN):

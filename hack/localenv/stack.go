@@ -37,6 +37,8 @@ type stack struct {
 	emulatorURL  string
 	emulatorCA   string
 	clientSecret string
+	// metricsAddr is where the operator serves /metrics.
+	metricsAddr string
 }
 
 func (s *stack) kubeconfigPath() string { return filepath.Join(s.dir, "kubeconfig") }
@@ -146,8 +148,8 @@ func emulatorAdminRequest(url, caFile, method, path string, body []byte) ([]byte
 }
 
 func (s *stack) startManager(ctx context.Context) error {
-	metricsAddr, err := freeLoopbackAddr()
-	if err != nil {
+	var err error
+	if s.metricsAddr, err = freeLoopbackAddr(); err != nil {
 		return err
 	}
 	probeAddr, err := freeLoopbackAddr()
@@ -158,7 +160,7 @@ func (s *stack) startManager(ctx context.Context) error {
 	// custom cloud endpoints in the EntraTenant and a CA bundle.
 	env := []string{"KUBECONFIG=" + s.kubeconfigPath(), "SSL_CERT_FILE=" + s.emulatorCA}
 	s.manager, err = startChild(filepath.Join(s.binDir, "manager"), filepath.Join(s.dir, "manager.log"), env,
-		"--leader-elect=false", "--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probeAddr)
+		"--leader-elect=false", "--metrics-bind-address", s.metricsAddr, "--health-probe-bind-address", probeAddr)
 	if err != nil {
 		return err
 	}
@@ -173,7 +175,7 @@ func (s *stack) startManager(ctx context.Context) error {
 	if err := s.manager.waitUntil(ctx, ready); err != nil {
 		return fmt.Errorf("the operator did not become ready: %w", err)
 	}
-	fmt.Fprintf(s.out, "Operator running (metrics at http://%s/metrics).\n", metricsAddr)
+	fmt.Fprintf(s.out, "Operator running (metrics at http://%s/metrics).\n", s.metricsAddr)
 	return nil
 }
 
