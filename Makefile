@@ -38,11 +38,12 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code for the API types.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRDs (config/crd/bases, copied to the chart) and RBAC (config/rbac) from markers.
+manifests: $(CONTROLLER_GEN) ## Generate CRDs (config/crd/bases) and RBAC (config/rbac) from markers; copy CRDs and monitoring into the chart.
 	$(CONTROLLER_GEN) crd rbac:roleName=passkey-operator-manager paths=./... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	rm -f charts/passkey-operator/crds/*.yaml
 	cp config/crd/bases/*.yaml charts/passkey-operator/crds/
+	cp config/monitoring/prometheusrule.yaml config/monitoring/grafana-dashboard.json charts/passkey-operator/files/
 
 .PHONY: docs
 docs: manifests ## Generate the API reference (docs/api.md) from the CRDs.

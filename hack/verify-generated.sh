@@ -9,8 +9,8 @@ generated() {
   find api -name 'zz_generated.*.go'
   # config/rbac appears only once some controller has RBAC markers.
   find config/crd/bases $(ls -d config/rbac 2>/dev/null) -type f -name '*.yaml'
-  # The Helm chart's copies of the CRDs.
-  find charts/passkey-operator/crds -type f -name '*.yaml'
+  # The Helm chart's copies of the CRDs and of config/monitoring.
+  find charts/passkey-operator/crds charts/passkey-operator/files -type f
   # The API reference, rendered from the CRDs; a missing one shows up as new.
   if [[ -f docs/api.md ]]; then echo docs/api.md; fi
 }

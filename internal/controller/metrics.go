@@ -2,9 +2,11 @@ package controller
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
@@ -25,9 +27,22 @@ type Metrics struct {
 	graphThrottled  *prometheus.CounterVec
 	throttleWait    *prometheus.CounterVec
 	drifted         *prometheus.GaugeVec
+	resourceDrifted *prometheus.GaugeVec
 	lastSync        *prometheus.GaugeVec
+	resyncInterval  *prometheus.GaugeVec
+	suspended       *prometheus.GaugeVec
+	failing         *prometheus.GaugeVec
 	reconcileErrors *prometheus.CounterVec
+
+	mu sync.Mutex
+	// resources are the resource label sets each tenant's last pass set in
+	// resourceDrifted, so the next pass can delete the series of resources
+	// that are gone without blanking the others (an alert's "for" would
+	// start over).
+	resources map[string]map[resourceLabels]bool
 }
+
+type resourceLabels struct{ kind, namespace, name string }
 
 // NewMetrics makes the metrics, unregistered.
 func NewMetrics() *Metrics {
@@ -53,6 +68,22 @@ func NewMetrics() *Metrics {
 			Name: "passkey_operator_drifted_resources",
 			Help: "EntraTenant, PasskeyProfiles and GroupAssignments of the tenant whose Drifted condition is True after the last pass.",
 		}, []string{"tenant"}),
+		resourceDrifted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "passkey_operator_resource_drifted",
+			Help: "1 while the resource's Drifted condition is True, else 0; one series per EntraTenant, PasskeyProfile and GroupAssignment.",
+		}, []string{"tenant", "kind", "namespace", "name"}),
+		resyncInterval: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "passkey_operator_resync_interval_seconds",
+			Help: "The tenant's spec.resyncInterval: how often it is compared with Entra when nothing changes.",
+		}, []string{"tenant"}),
+		suspended: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "passkey_operator_tenant_suspended",
+			Help: "1 while the EntraTenant has spec.suspend true, else 0.",
+		}, []string{"tenant"}),
+		failing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "passkey_operator_tenant_failing",
+			Help: "1 while the tenant's last pass failed, labelled with the reason its Ready condition shows; absent once a pass succeeds.",
+		}, []string{"tenant", "reason"}),
 		lastSync: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "passkey_operator_last_successful_sync_timestamp_seconds",
 			Help: "Unix time of the tenant's last pass that read the policy from Graph and wrote what it had to.",
@@ -61,11 +92,15 @@ func NewMetrics() *Metrics {
 			Name: "passkey_operator_reconcile_errors_total",
 			Help: "Tenant passes that failed, by the reason their Ready condition shows.",
 		}, []string{"tenant", "reason"}),
+		resources: map[string]map[resourceLabels]bool{},
 	}
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.graphRequests, m.graphDuration, m.graphThrottled, m.throttleWait, m.drifted, m.lastSync, m.reconcileErrors}
+	return []prometheus.Collector{
+		m.graphRequests, m.graphDuration, m.graphThrottled, m.throttleWait, m.drifted, m.resourceDrifted,
+		m.lastSync, m.resyncInterval, m.suspended, m.failing, m.reconcileErrors,
+	}
 }
 
 // Describe implements prometheus.Collector.
@@ -104,24 +139,57 @@ func (m *Metrics) recordPass(p *pass) {
 		return
 	}
 	tenant := p.tenant.Name
-	// Counted from the conditions, so the gauge agrees with the Drifted
-	// column of kubectl get, whatever the pass did.
-	drifted := 0
-	for _, obj := range append(p.res.objects(), p.tenant) {
-		if meta.IsStatusConditionTrue(statusOf(obj).Conditions, passkeysv1alpha1.ConditionDrifted) {
-			drifted++
-		}
-	}
-	m.drifted.WithLabelValues(tenant).Set(float64(drifted))
+	m.recordDrift(tenant, append(p.res.objects(), p.tenant))
+	m.resyncInterval.WithLabelValues(tenant).Set(resyncInterval(p.tenant).Seconds())
+	m.suspended.WithLabelValues(tenant).Set(boolValue(p.suspended))
 
 	switch {
 	case p.suspended:
 		// Neither a success nor an error: nothing was tried.
+		m.failing.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 	case p.err != nil:
-		m.reconcileErrors.WithLabelValues(tenant, classify(p.err).reason).Inc()
+		reason := classify(p.err).reason
+		m.reconcileErrors.WithLabelValues(tenant, reason).Inc()
+		// One reason at a time: the one Ready shows now.
+		m.failing.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+		m.failing.WithLabelValues(tenant, reason).Set(1)
 	default:
+		m.failing.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 		m.lastSync.WithLabelValues(tenant).Set(float64(p.r.now().UnixNano()) / 1e9)
 	}
+}
+
+// recordDrift sets the tenant's drift gauges from the resources'
+// conditions, so they agree with the Drifted column of kubectl get whatever
+// the pass did, and drops the series of resources that are gone.
+func (m *Metrics) recordDrift(tenant string, objects []client.Object) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := map[resourceLabels]bool{}
+	total := 0
+	for _, obj := range objects {
+		drifted := meta.IsStatusConditionTrue(statusOf(obj).Conditions, passkeysv1alpha1.ConditionDrifted)
+		key := resourceLabels{kind: kindOf(obj), namespace: obj.GetNamespace(), name: obj.GetName()}
+		seen[key] = true
+		m.resourceDrifted.WithLabelValues(tenant, key.kind, key.namespace, key.name).Set(boolValue(drifted))
+		if drifted {
+			total++
+		}
+	}
+	for key := range m.resources[tenant] {
+		if !seen[key] {
+			m.resourceDrifted.DeleteLabelValues(tenant, key.kind, key.namespace, key.name)
+		}
+	}
+	m.resources[tenant] = seen
+	m.drifted.WithLabelValues(tenant).Set(float64(total))
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // forgetTenant deletes a deleted tenant's series, so that tenants coming
@@ -136,6 +204,13 @@ func (m *Metrics) forgetTenant(tenant string) {
 	m.graphThrottled.DeletePartialMatch(only)
 	m.throttleWait.DeletePartialMatch(only)
 	m.drifted.DeletePartialMatch(only)
+	m.resourceDrifted.DeletePartialMatch(only)
 	m.lastSync.DeletePartialMatch(only)
+	m.resyncInterval.DeletePartialMatch(only)
+	m.suspended.DeletePartialMatch(only)
+	m.failing.DeletePartialMatch(only)
 	m.reconcileErrors.DeletePartialMatch(only)
+	m.mu.Lock()
+	delete(m.resources, tenant)
+	m.mu.Unlock()
 }

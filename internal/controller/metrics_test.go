@@ -31,6 +31,10 @@ const (
 	driftedGauge    = "passkey_operator_drifted_resources"
 	lastSync        = "passkey_operator_last_successful_sync_timestamp_seconds"
 	reconcileErrors = "passkey_operator_reconcile_errors_total"
+	resourceDrifted = "passkey_operator_resource_drifted"
+	resyncInterval  = "passkey_operator_resync_interval_seconds"
+	tenantSuspended = "passkey_operator_tenant_suspended"
+	tenantFailing   = "passkey_operator_tenant_failing"
 )
 
 // TestObserveGraphCountsEveryAttempt checks the Observer's mapping without
@@ -95,6 +99,11 @@ func TestMetricsFollowATenant(t *testing.T) {
 	waitMetric(t, requestsTotal, with("operation", entra.OpPatchFido2, "code", "204"), atLeast(1))
 	waitMetric(t, requestDuration, with("operation", entra.OpGetFido2), atLeast(2))
 	waitMetric(t, driftedGauge, tenant, equal(0))
+	staff := with("kind", "PasskeyProfile", "namespace", f.namespace, "name", "staff")
+	waitMetric(t, resourceDrifted, staff, equal(0))
+	waitMetric(t, resourceDrifted, with("kind", "EntraTenant", "namespace", "", "name", f.name), equal(0))
+	waitMetric(t, resyncInterval, tenant, equal(600)) // the default 10m
+	waitMetric(t, tenantSuspended, tenant, equal(0))
 	waitMetric(t, lastSync, tenant, func(v float64) bool {
 		age := time.Since(time.Unix(0, int64(v*1e9)))
 		return age >= -time.Second && age < time.Minute
@@ -127,10 +136,20 @@ func TestMetricsFollowATenant(t *testing.T) {
 	requestReconcile(t, f.tenant, "throttle-all")
 	waitCondition(t, f.tenant, ready, metav1.ConditionFalse, "Throttled")
 	waitMetric(t, reconcileErrors, with("reason", "Throttled"), atLeast(1))
+	waitMetric(t, tenantFailing, with("reason", "Throttled"), equal(1))
+	// Every metric has a series for this tenant now (the failing one only
+	// while the failure lasts), so the registry holds every family:
+	// compare them with the documentation and the alerts.
+	t.Run("docs/metrics.md matches what is exported", checkMetricsDoc)
+	t.Run("alerts and dashboard read exported metrics", checkMonitoring)
 	if err := emu.SetFault(f.tenantID, emulator.Fault{}); err != nil {
 		t.Fatal(err)
 	}
 	waitCondition(t, f.tenant, ready, metav1.ConditionTrue, "Succeeded")
+	eventually(t, "the failing series to go once a pass succeeds", func() (bool, string) {
+		_, found := value(t, crmetrics.Registry, tenantFailing, tenant)
+		return !found, "still there"
+	})
 
 	// A portal edit under Report is drift left in place: one drifted resource.
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(profile), profile); err != nil {
@@ -145,10 +164,31 @@ func TestMetricsFollowATenant(t *testing.T) {
 	requestReconcile(t, f.tenant, "after-portal-edit")
 	waitCondition(t, profile, drifted, metav1.ConditionTrue, "DriftDetected")
 	waitMetric(t, driftedGauge, tenant, equal(1))
+	waitMetric(t, resourceDrifted, staff, equal(1))
 
-	// Every metric has a series for this tenant now, so the registry holds
-	// every family: compare them with the documentation.
-	t.Run("docs/metrics.md matches what is exported", checkMetricsDoc)
+	// A deleted resource's series goes; the others stay.
+	extra := f.profile("extra", passkeysv1alpha1.PasskeyProfileSpec{PasskeyTypes: boundTyp})
+	waitCondition(t, extra, ready, metav1.ConditionTrue, "Succeeded")
+	extraLabels := with("kind", "PasskeyProfile", "namespace", f.namespace, "name", "extra")
+	waitMetric(t, resourceDrifted, extraLabels, equal(0))
+	if err := env.Client.Delete(ctx, extra); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the deleted profile's drift series to go", func() (bool, string) {
+		_, found := value(t, crmetrics.Registry, resourceDrifted, extraLabels)
+		return !found, "still there"
+	})
+	waitMetric(t, resourceDrifted, staff, equal(1))
+
+	// Suspension shows, so that alerts can leave suspended tenants alone.
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(f.tenant), f.tenant); err != nil {
+		t.Fatal(err)
+	}
+	f.tenant.Spec.Suspend = true
+	if err := env.Client.Update(ctx, f.tenant); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, tenantSuspended, tenant, equal(1))
 
 	if err := env.Client.Delete(ctx, f.tenant); err != nil {
 		t.Fatal(err)

@@ -240,8 +240,11 @@ func (p *pass) releaseDeleted(ctx context.Context) error {
 }
 
 func kindOf(obj client.Object) string {
-	if _, ok := obj.(*passkeysv1alpha1.PasskeyProfile); ok {
+	switch obj.(type) {
+	case *passkeysv1alpha1.PasskeyProfile:
 		return policy.KindProfile
+	case *passkeysv1alpha1.EntraTenant:
+		return policy.KindTenant
 	}
 	return policy.KindAssignment
 }

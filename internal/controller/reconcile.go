@@ -110,11 +110,16 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // resyncAfter is the resync interval plus up to 10% jitter, so tenants
 // created together do not poll Graph in lockstep.
 func (r *TenantReconciler) resyncAfter(tenant *passkeysv1alpha1.EntraTenant) time.Duration {
-	interval := 10 * time.Minute
-	if tenant.Spec.ResyncInterval != nil {
-		interval = tenant.Spec.ResyncInterval.Duration
-	}
+	interval := resyncInterval(tenant)
 	return interval + time.Duration(rand.Int64N(int64(interval/10)+1))
+}
+
+// resyncInterval is spec.resyncInterval, 10 minutes when unset.
+func resyncInterval(tenant *passkeysv1alpha1.EntraTenant) time.Duration {
+	if tenant.Spec.ResyncInterval != nil {
+		return tenant.Spec.ResyncInterval.Duration
+	}
+	return 10 * time.Minute
 }
 
 func (r *TenantReconciler) now() time.Time {

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
+	"github.com/passkey-operator/passkey-operator/internal/testenv"
 )
 
 const (
@@ -66,7 +67,7 @@ func TestHelmDefaults(t *testing.T) {
 	createNamespace(t, namespace)
 	manifests := helmTemplate(t, release, namespace)
 	for _, o := range decodeAll(t, manifests) {
-		if o.GetKind() == "EntraTenant" || o.GetKind() == "ServiceMonitor" {
+		if o.GetKind() == "EntraTenant" || o.GetKind() == "ServiceMonitor" || o.GetKind() == "PrometheusRule" || o.GetName() == release+"-passkey-operator-dashboard" {
 			t.Errorf("the defaults render a %s; it must be opt-in", o.GetKind())
 		}
 	}
@@ -136,7 +137,9 @@ func TestHelmCustomValues(t *testing.T) {
 	const release, namespace = "identity", "helm-custom"
 	createNamespace(t, namespace)
 	kubectl(t, "apply", "--server-side", "-f", "internal/installtest/testdata/servicemonitor-crd.yaml")
-	kubectl(t, "wait", "--for=condition=Established", "--timeout=60s", "crd/servicemonitors.monitoring.coreos.com")
+	kubectl(t, "apply", "--server-side", "-f", "internal/installtest/testdata/prometheusrule-crd.yaml")
+	kubectl(t, "wait", "--for=condition=Established", "--timeout=60s",
+		"crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com")
 
 	manifests := helmTemplate(t, release, namespace, "-f", customValues)
 	applyServerSide(t, manifests)
@@ -218,6 +221,43 @@ func TestHelmCustomValues(t *testing.T) {
 	endpoints, _, _ := unstructured.NestedSlice(monitor.Object, "spec", "endpoints")
 	if len(endpoints) != 1 || endpoints[0].(map[string]any)["port"] != "metrics" || endpoints[0].(map[string]any)["interval"] != "1m" {
 		t.Errorf("ServiceMonitor endpoints %v, want port metrics every 1m", endpoints)
+	}
+	assertMonitoring(t, namespace, name)
+}
+
+// assertMonitoring reads back the chart's PrometheusRule and dashboard
+// ConfigMap: the same alerts and dashboard as config/monitoring.
+func assertMonitoring(t *testing.T, namespace, name string) {
+	t.Helper()
+	rule := &unstructured.Unstructured{}
+	rule.SetGroupVersionKind(schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "PrometheusRule"})
+	get(t, namespace, name, rule)
+	if rule.GetLabels()["release"] != "prometheus" {
+		t.Errorf("PrometheusRule labels %v lack release=prometheus", rule.GetLabels())
+	}
+	source, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "monitoring", "prometheusrule.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(source, &want.Object); err != nil {
+		t.Fatal(err)
+	}
+	gotGroups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
+	wantGroups, _, _ := unstructured.NestedSlice(want.Object, "spec", "groups")
+	assertEqual(t, "PrometheusRule groups", gotGroups, wantGroups)
+
+	var dashboard corev1.ConfigMap
+	get(t, namespace, name+"-dashboard", &dashboard)
+	if dashboard.Labels["grafana_dashboard"] != "1" {
+		t.Errorf("dashboard ConfigMap labels %v lack grafana_dashboard=1", dashboard.Labels)
+	}
+	source, err = os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "monitoring", "grafana-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dashboard.Data["passkey-operator.json"] != string(source) {
+		t.Error("the dashboard ConfigMap does not hold config/monitoring/grafana-dashboard.json")
 	}
 }
 
