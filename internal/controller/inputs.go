@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
-	"github.com/passkey-operator/passkey-operator/internal/policy"
 )
 
 // Reasons the controller itself decides, besides the policy package's.
@@ -90,79 +88,4 @@ func (r *TenantReconciler) allowedNamespaces(ctx context.Context, tenant *passke
 		allowed[ns] = selector.Matches(labels.Set(namespace.Labels))
 	}
 	return allowed, nil
-}
-
-func refOf(o client.Object, kind string) policy.Ref {
-	return policy.Ref{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
-}
-
-// enforce resolves a resource's driftPolicy against the tenant's default.
-func enforce(own passkeysv1alpha1.DriftPolicy, tenant *passkeysv1alpha1.EntraTenant) bool {
-	if own == "" {
-		own = tenant.Spec.DriftPolicy
-	}
-	return own != passkeysv1alpha1.DriftPolicyReport
-}
-
-func lifecycle(o client.Object, drift passkeysv1alpha1.DriftPolicy, deletion passkeysv1alpha1.DeletionPolicy, suspend bool, tenant *passkeysv1alpha1.EntraTenant) policy.Lifecycle {
-	return policy.Lifecycle{
-		Enforce:   enforce(drift, tenant),
-		Suspended: suspend,
-		Deleting:  !o.GetDeletionTimestamp().IsZero(),
-		Orphan:    deletion == passkeysv1alpha1.DeletionPolicyOrphan,
-	}
-}
-
-func tenantSpec(tenant *passkeysv1alpha1.EntraTenant) policy.TenantSpec {
-	spec := policy.TenantSpec{
-		Ref:           policy.Ref{Kind: policy.KindTenant, Name: tenant.Name},
-		Authoritative: tenant.Spec.Management == passkeysv1alpha1.ManagementAuthoritative,
-		Enforce:       tenant.Spec.DriftPolicy != passkeysv1alpha1.DriftPolicyReport,
-	}
-	if m := tenant.Spec.Method; m != nil {
-		spec.MethodState = strings.ToLower(string(m.State))
-		spec.SelfServiceRegistration = m.SelfServiceRegistration
-	}
-	return spec
-}
-
-func profileSpec(p *passkeysv1alpha1.PasskeyProfile, tenant *passkeysv1alpha1.EntraTenant) policy.ProfileSpec {
-	spec := policy.ProfileSpec{
-		Ref:          refOf(p, policy.KindProfile),
-		CreatedAt:    p.CreationTimestamp.Time,
-		Name:         p.Spec.DisplayName,
-		Attestation:  string(p.Spec.Attestation),
-		Default:      p.Spec.Default,
-		KnownID:      p.Status.ProfileID,
-		Lifecycle:    lifecycle(p, p.Spec.DriftPolicy, p.Spec.DeletionPolicy, p.Spec.Suspend, tenant),
-		PasskeyTypes: make([]string, 0, len(p.Spec.PasskeyTypes)),
-	}
-	for _, t := range p.Spec.PasskeyTypes {
-		spec.PasskeyTypes = append(spec.PasskeyTypes, string(t))
-	}
-	if k := p.Spec.KeyRestrictions; k != nil {
-		spec.KeyEnforcement = string(k.Enforcement)
-		spec.AAGUIDs = k.AAGUIDs
-	}
-	return spec
-}
-
-func assignmentSpec(a *passkeysv1alpha1.GroupAssignment, groupID string, tenant *passkeysv1alpha1.EntraTenant) policy.AssignmentSpec {
-	return policy.AssignmentSpec{
-		Ref:                  refOf(a, policy.KindAssignment),
-		CreatedAt:            a.CreationTimestamp.Time,
-		GroupID:              groupID,
-		Profiles:             a.Spec.Profiles,
-		RegistrationRequired: a.Spec.RegistrationRequired,
-		Exclude:              a.Spec.Mode == passkeysv1alpha1.AssignmentExclude,
-		Applied:              appliedTarget(a.Status.AppliedTarget),
-		Lifecycle:            lifecycle(a, a.Spec.DriftPolicy, a.Spec.DeletionPolicy, a.Spec.Suspend, tenant),
-	}
-}
-
-func appliedTarget(t *passkeysv1alpha1.AppliedTarget) *policy.AppliedTarget {
-	if t == nil {
-		return nil
-	}
-	return &policy.AppliedTarget{GroupID: t.GroupID, Exclude: t.Mode == passkeysv1alpha1.AssignmentExclude}
 }

@@ -13,6 +13,7 @@ import (
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
+	"github.com/passkey-operator/passkey-operator/internal/manifests"
 	"github.com/passkey-operator/passkey-operator/internal/policy"
 )
 
@@ -102,7 +103,7 @@ func (p *pass) build(ctx context.Context, graph Graph, allowed map[string]bool) 
 		if !p.admit(obj, allowed) {
 			continue
 		}
-		profiles = append(profiles, profileSpec(obj, p.tenant))
+		profiles = append(profiles, manifests.ProfileSpec(obj, p.tenant))
 	}
 	var assignments []policy.AssignmentSpec
 	for _, obj := range p.res.assignments {
@@ -113,20 +114,20 @@ func (p *pass) build(ctx context.Context, graph Graph, allowed map[string]bool) 
 		if err != nil {
 			return err
 		}
-		o := p.outcome(refOf(obj, policy.KindAssignment))
+		o := p.outcome(manifests.RefOf(obj, policy.KindAssignment))
 		o.groupID = groupID.id
 		if groupID.problem != nil {
 			o.problem = groupID.problem
 			continue
 		}
-		assignments = append(assignments, assignmentSpec(obj, groupID.id, p.tenant))
+		assignments = append(assignments, manifests.AssignmentSpec(obj, groupID.id, p.tenant))
 	}
 
 	ids := policy.AssignProfileIDs(profiles, p.observed, p.r.newID)
 	if err := p.recordProfileIDs(ctx, ids, "the profile id before creating it"); err != nil {
 		return err
 	}
-	p.desired = policy.Build(tenantSpec(p.tenant), profiles, assignments, ids)
+	p.desired = policy.Build(manifests.TenantSpec(p.tenant), profiles, assignments, ids)
 	for ref, problem := range p.desired.Problems() {
 		p.outcome(ref).problem = &problem
 	}
@@ -145,7 +146,7 @@ func (p *pass) admit(obj client.Object, allowed map[string]bool) bool {
 	if allowed[obj.GetNamespace()] {
 		return true
 	}
-	o := p.outcome(refOf(obj, kindOf(obj)))
+	o := p.outcome(manifests.RefOf(obj, kindOf(obj)))
 	o.problem = &policy.Problem{Reason: ReasonNamespaceNotAllowed, Message: fmt.Sprintf(
 		"namespace %s is not allowed to write to EntraTenant %s: its labels do not match the tenant's spec.allowedNamespaces",
 		obj.GetNamespace(), p.tenant.Name)}
@@ -156,7 +157,7 @@ func (p *pass) admit(obj client.Object, allowed map[string]bool) bool {
 // it differs; why says, in errors, what the id is for.
 func (p *pass) recordProfileIDs(ctx context.Context, ids map[policy.Ref]string, why string) error {
 	for _, obj := range p.res.profiles {
-		id, ok := ids[refOf(obj, policy.KindProfile)]
+		id, ok := ids[manifests.RefOf(obj, policy.KindProfile)]
 		if !ok || id == obj.Status.ProfileID {
 			continue
 		}
@@ -228,7 +229,7 @@ func (p *pass) releaseDeleted(ctx context.Context) error {
 		if obj.GetDeletionTimestamp().IsZero() {
 			continue
 		}
-		o := p.outcome(refOf(obj, kindOf(obj)))
+		o := p.outcome(manifests.RefOf(obj, kindOf(obj)))
 		if len(o.keptFor) > 0 {
 			continue
 		}

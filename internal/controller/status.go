@@ -16,6 +16,7 @@ import (
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
+	"github.com/passkey-operator/passkey-operator/internal/manifests"
 	"github.com/passkey-operator/passkey-operator/internal/policy"
 )
 
@@ -113,7 +114,7 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, o, before client.Obj
 func (p *pass) writeStatuses(ctx context.Context) error {
 	var errs []error
 	for _, obj := range p.res.objects() {
-		ref := refOf(obj, kindOf(obj))
+		ref := manifests.RefOf(obj, kindOf(obj))
 		p.setResourceStatus(obj, p.outcome(ref))
 		p.emitTransitions(obj, p.originals[obj], p.outcome(ref))
 		errs = append(errs, p.r.patchStatus(ctx, obj, p.originals[obj], false))
@@ -235,9 +236,9 @@ func suspended(obj client.Object) bool {
 func enforcedOf(obj client.Object, tenant *passkeysv1alpha1.EntraTenant) bool {
 	switch o := obj.(type) {
 	case *passkeysv1alpha1.PasskeyProfile:
-		return enforce(o.Spec.DriftPolicy, tenant)
+		return manifests.Enforced(o.Spec.DriftPolicy, tenant)
 	case *passkeysv1alpha1.GroupAssignment:
-		return enforce(o.Spec.DriftPolicy, tenant)
+		return manifests.Enforced(o.Spec.DriftPolicy, tenant)
 	}
 	return true
 }
