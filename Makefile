@@ -43,6 +43,7 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs (config/crd/bases) and RBAC (confi
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	rm -f charts/passkey-operator/crds/*.yaml
 	cp config/crd/bases/*.yaml charts/passkey-operator/crds/
+	cp config/crd/bases/*.yaml internal/manifests/crds/
 	cp config/monitoring/prometheusrule.yaml config/monitoring/grafana-dashboard.json charts/passkey-operator/files/
 
 .PHONY: docs
@@ -79,6 +80,7 @@ local-binaries: envtest
 	go build -o $(BIN)/manager ./cmd/manager
 	go build -o $(BIN)/entra-emulator ./cmd/entra-emulator
 	go build -o $(BIN)/localenv ./hack/localenv
+	go build -o $(BIN)/passkeyctl ./cmd/passkeyctl
 	ln -sf "$$(hack/controlplane.sh path)/kubectl" $(BIN)/kubectl
 
 .PHONY: run-local

@@ -11,6 +11,8 @@ generated() {
   find config/crd/bases $(ls -d config/rbac 2>/dev/null) -type f -name '*.yaml'
   # The Helm chart's copies of the CRDs and of config/monitoring.
   find charts/passkey-operator/crds charts/passkey-operator/files -type f
+  # The CRDs passkeyctl validate embeds.
+  find internal/manifests/crds -type f
   # The API reference, rendered from the CRDs; a missing one shows up as new.
   if [[ -f docs/api.md ]]; then echo docs/api.md; fi
 }

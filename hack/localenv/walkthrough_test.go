@@ -71,6 +71,9 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if strings.Contains(out, env[envClientSecret]) {
 		t.Error("the walkthrough printed the client secret")
 	}
+	if !strings.Contains(out, "resources valid") || !strings.Contains(out, "): no changes.") {
+		t.Errorf("passkeyctl did not validate the export and plan no changes:\n%s", out)
+	}
 	expectCorrectedEvent(t, env[envKubeconfig])
 	expectPortalChangeKept(t, env)
 	if !strings.Contains(out, `"field":"passkeyTypes"`) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
+	"github.com/passkey-operator/passkey-operator/internal/manifests"
 	"github.com/passkey-operator/passkey-operator/internal/policy"
 )
 
@@ -53,16 +54,7 @@ func (r *TenantReconciler) resolveGroup(ctx context.Context, graph Graph, tenant
 		return resolvedGroup{}, fmt.Errorf("looking up group %q: %w", target.GroupName, err)
 	}
 	var group resolvedGroup
-	switch len(groups) {
-	case 0:
-		group.problem = &policy.Problem{Reason: ReasonGroupNotFound, Message: fmt.Sprintf(
-			"no group named %q in tenant %s; check spec.target.groupName or use spec.target.groupID", target.GroupName, tenant.Spec.TenantID)}
-	case 1:
-		group.id = groups[0].ID
-	default:
-		group.problem = &policy.Problem{Reason: ReasonGroupAmbiguous, Message: fmt.Sprintf(
-			"%d groups are named %q in tenant %s; use spec.target.groupID to say which", len(groups), target.GroupName, tenant.Spec.TenantID)}
-	}
+	group.id, group.problem = manifests.GroupByName(groups, target.GroupName, tenant.Spec.TenantID)
 	r.groups.mu.Lock()
 	if r.groups.entries == nil {
 		r.groups.entries = map[string]groupEntry{}

@@ -19,8 +19,6 @@ const (
 	ReasonDriftDetected       = "DriftDetected"
 	ReasonSuspended           = "Suspended"
 	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"
-	ReasonGroupNotFound       = "GroupNotFound"
-	ReasonGroupAmbiguous      = "GroupNameAmbiguous"
 	ReasonTenantNotFound      = "TenantNotFound"
 	ReasonCredentialsInvalid  = "CredentialsInvalid"
 	ReasonGraphUnavailable    = "GraphUnavailable"

@@ -31,6 +31,10 @@ const (
 	ReasonProfileNotReady = "ProfileNotReady"
 	// ReasonGroupNotResolved: the assignment's group id is not known.
 	ReasonGroupNotResolved = "GroupNotResolved"
+	// ReasonGroupNotFound: no group has the assignment's display name.
+	ReasonGroupNotFound = "GroupNotFound"
+	// ReasonGroupAmbiguous: several groups have the assignment's display name.
+	ReasonGroupAmbiguous = "GroupNameAmbiguous"
 	// ReasonInvalidValue: a value outside its enumeration.
 	ReasonInvalidValue = "InvalidValue"
 )

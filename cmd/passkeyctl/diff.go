@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/passkey-operator/passkey-operator/internal/manifests"
+)
+
+const diffHelp = `Usage: passkeyctl diff -f FILE|DIR|- [-f ...] [flags]
+
+Shows, field by field, what applying the manifests would change in the
+tenant their EntraTenant names, deciding exactly as the operator does:
+under management Merge only what the manifests declare, under Authoritative
+also removing what they do not. It reads the tenant (one GET, plus a group
+lookup per groupName) and changes nothing.
+
+Exit code: 0 when applying would change nothing, 2 when it would (as
+terraform plan -detailed-exitcode), 1 on an error or when the operator would
+refuse a resource.
+
+Examples:
+  # In CI, on the manifests of a pull request:
+  AZURE_CLIENT_SECRET=... passkeyctl diff -f clusters/prod/passkeys/ --tenant-id ... --client-id ...
+  kustomize build overlays/prod | passkeyctl diff -f - -o json
+`
+
+func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) (int, error) {
+	fs := newFlagSet("diff", diffHelp, stderr)
+	var conn connection
+	conn.register(fs, getenv)
+	var paths pathsFlag
+	fs.Var(&paths, "f", "a manifest file, a folder of them (read recursively) or - for stdin; repeatable")
+	tenant := fs.String("tenant", "", "which EntraTenant of the manifests to plan for (default: the only one)")
+	output := fs.String("o", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return exitError, err
+	}
+	if len(paths) == 0 {
+		fs.Usage()
+		return exitError, errors.New("-f is required")
+	}
+	if *output != "text" && *output != "json" {
+		return exitError, fmt.Errorf("-o %q: use text or json", *output)
+	}
+	docs, err := manifests.Load(paths, stdin)
+	if err != nil {
+		return exitError, err
+	}
+	problems, err := manifests.Validate(docs)
+	if err != nil {
+		return exitError, err
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(stdout, p)
+		}
+		return exitError, fmt.Errorf("%d problems in the manifests; nothing planned", len(problems))
+	}
+	if conn.tenantID == "" {
+		conn.tenantID = tenantIDOf(docs, *tenant)
+	}
+	client, _, err := conn.client()
+	if err != nil {
+		return exitError, err
+	}
+	plan, err := manifests.PlanTenant(ctx, client, docs, *tenant)
+	if err != nil {
+		return exitError, err
+	}
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(plan); err != nil {
+			return exitError, err
+		}
+	} else {
+		printPlan(stdout, plan)
+	}
+	switch {
+	case plan.Problems():
+		return exitError, nil
+	case plan.Patch:
+		return exitChanges, nil
+	}
+	return exitOK, nil
+}
+
+// tenantIDOf is the tenantID of the EntraTenant the plan is for, so that
+// --tenant-id can be left out.
+func tenantIDOf(docs []manifests.Document, name string) string {
+	for _, d := range docs {
+		if d.Kind != "EntraTenant" {
+			continue
+		}
+		meta, _ := d.Fields["metadata"].(map[string]any)
+		spec, _ := d.Fields["spec"].(map[string]any)
+		if name == "" || meta["name"] == name {
+			id, _ := spec["tenantID"].(string)
+			return id
+		}
+	}
+	return ""
+}
+
+var actionSigns = map[string]string{"create": "+", "update": "~", "remove": "-", "report": "=", "problem": "!"}
+
+func printPlan(w io.Writer, plan manifests.Plan) {
+	for _, c := range plan.Changes {
+		line := fmt.Sprintf("%s %s", actionSigns[c.Action], c.Resource)
+		switch c.Action {
+		case "create":
+			line += fmt.Sprintf(": %s created", c.Field)
+		case "update":
+			line += fmt.Sprintf(": %s: %s -> %s", c.Field, c.From, c.To)
+		case "report":
+			line += fmt.Sprintf(": %s: %s, declared %s (driftPolicy Report: left as it is)", c.Field, c.From, c.To)
+		case "remove":
+			line += ": removed"
+		case "problem":
+			line += ": " + c.Message
+		}
+		fmt.Fprintln(w, line)
+	}
+	switch {
+	case plan.Patch:
+		fmt.Fprintf(w, "Tenant %s (%s): applying would send one PATCH with the changes above.\n", plan.Tenant, plan.TenantID)
+	default:
+		fmt.Fprintf(w, "Tenant %s (%s): no changes.\n", plan.Tenant, plan.TenantID)
+	}
+}

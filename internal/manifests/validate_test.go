@@ -1,0 +1,147 @@
+package manifests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const validTenant = `
+apiVersion: passkeys.entraops.dev/v1alpha1
+kind: EntraTenant
+metadata: {name: contoso}
+spec:
+  tenantID: 3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b
+  credentials: {type: WorkloadIdentity, clientID: 0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e}
+`
+
+func profile(name, extra string) string {
+	return `
+apiVersion: passkeys.entraops.dev/v1alpha1
+kind: PasskeyProfile
+metadata: {name: ` + name + `, namespace: identity}
+spec:
+  tenantRef: contoso
+  passkeyTypes: [DeviceBound]
+` + extra
+}
+
+func assignment(name, target, extra string) string {
+	return `
+apiVersion: passkeys.entraops.dev/v1alpha1
+kind: GroupAssignment
+metadata: {name: ` + name + `, namespace: identity}
+spec:
+  tenantRef: contoso
+  target: ` + target + `
+` + extra
+}
+
+func stream(docs ...string) string { return strings.Join(docs, "\n---\n") }
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		yaml string
+		// want are substrings of the problems, one each, in order; none: valid.
+		want []string
+	}{{
+		name: "the samples are valid",
+		yaml: "", // filled from config/samples below
+	}, {
+		name: "a valid set",
+		yaml: stream(validTenant, profile("keys", ""), assignment("staff", "{groupName: Staff}", "  profiles: [keys]\n")),
+	}, {
+		name: "a CEL rule: attestation with synced passkeys",
+		yaml: stream(validTenant, profile("keys", "  attestation: RegistrationOnly\n  passkeyTypes: [DeviceBound, Synced]\n")),
+		want: []string{"PasskeyProfile identity/keys: spec: Invalid value: attestation RegistrationOnly needs passkeyTypes [DeviceBound] alone"},
+	}, {
+		name: "the schema: an unknown enum value",
+		yaml: stream(validTenant, profile("keys", "  driftPolicy: Sometimes\n")),
+		want: []string{"spec.driftPolicy: Unsupported value: \"Sometimes\""},
+	}, {
+		name: "the schema: a GUID that is not one",
+		yaml: stream(validTenant, assignment("staff", "{groupID: not-a-guid}", "  profiles: [keys]\n"), profile("keys", "")),
+		want: []string{"GroupAssignment identity/staff: spec.target.groupID"},
+	}, {
+		name: "a reference to a missing profile",
+		yaml: stream(validTenant, assignment("staff", "{groupName: Staff}", "  profiles: [nope]\n")),
+		want: []string{"GroupAssignment identity/staff: spec.profiles: ProfileNotFound: no PasskeyProfile named \"nope\" in namespace identity"},
+	}, {
+		name: "no EntraTenant for the tenantRef",
+		yaml: stream(profile("keys", "")),
+		want: []string{"PasskeyProfile identity/keys: spec.tenantRef: no EntraTenant named \"contoso\" in these files"},
+	}, {
+		name: "four profiles with the default",
+		yaml: stream(validTenant, profile("a", "  default: true\n"), profile("b", ""), profile("c", ""), profile("d", "")),
+		want: []string{"would hold 4 passkey profiles", "would hold 4", "would hold 4", "would hold 4"},
+	}, {
+		name: "three profiles and Entra's default make four",
+		yaml: stream(validTenant, profile("a", ""), profile("b", ""), profile("c", "")),
+		want: []string{"would hold 4", "would hold 4", "would hold 4"},
+	}, {
+		name: "two default profiles",
+		yaml: stream(validTenant, profile("a", "  default: true\n"), profile("b", "  default: true\n")),
+		want: []string{"PasskeyProfile identity/b: spec: Conflict: PasskeyProfile identity/a, which is older, already claims the tenant's default passkey profile"},
+	}, {
+		name: "two assignments for one group, by name",
+		yaml: stream(validTenant, profile("keys", ""),
+			assignment("a", "{groupName: Staff}", "  profiles: [keys]\n"), assignment("b", "{groupName: staff}", "  profiles: [keys]\n")),
+		want: []string{"GroupAssignment identity/b: spec: Conflict"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var docs []Document
+			var err error
+			if tc.yaml == "" {
+				docs, err = Load([]string{filepath.Join("..", "..", "config", "samples")}, nil)
+			} else {
+				docs, err = Load([]string{"-"}, strings.NewReader(tc.yaml))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			problems, err := Validate(docs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(problems) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d:\n%s", len(problems), len(tc.want), join(problems))
+			}
+			for i, want := range tc.want {
+				if got := problems[i].String(); !strings.Contains(got, want) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadNamesFileAndDocument(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "set.yaml"), []byte(stream(validTenant, profile("keys", "  driftPolicy: Sometimes\n"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources: [set.yaml]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := Load([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := Validate(docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 1 || problems[0].Source != filepath.Join(dir, "set.yaml")+"#2" {
+		t.Fatalf("problems %s, want one in %s#2", join(problems), filepath.Join(dir, "set.yaml"))
+	}
+}
+
+func join(problems []Problem) string {
+	var out []string
+	for _, p := range problems {
+		out = append(out, p.String())
+	}
+	return strings.Join(out, "\n")
+}
