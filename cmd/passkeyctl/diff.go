@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 
@@ -39,26 +38,15 @@ func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err := fs.Parse(args); err != nil {
 		return exitError, err
 	}
-	if len(paths) == 0 {
-		fs.Usage()
-		return exitError, errors.New("-f is required")
-	}
 	if *output != "text" && *output != "json" {
 		return exitError, fmt.Errorf("-o %q: use text or json", *output)
 	}
-	docs, err := manifests.Load(paths, stdin)
+	docs, problems, err := loadAndValidate(fs, paths, stdin, stdout)
 	if err != nil {
 		return exitError, err
 	}
-	problems, err := manifests.Validate(docs)
-	if err != nil {
-		return exitError, err
-	}
-	if len(problems) > 0 {
-		for _, p := range problems {
-			fmt.Fprintln(stdout, p)
-		}
-		return exitError, fmt.Errorf("%d problems in the manifests; nothing planned", len(problems))
+	if problems > 0 {
+		return exitError, fmt.Errorf("%d problems in the manifests; nothing planned", problems)
 	}
 	if conn.tenantID == "" {
 		conn.tenantID = tenantIDOf(docs, *tenant)

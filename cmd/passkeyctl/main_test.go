@@ -150,32 +150,16 @@ spec: {tenantRef: contoso, displayName: Synced, passkeyTypes: [DeviceBound, Sync
 	}, {
 		name: "remove a target: Authoritative",
 		change: func(s string) string {
-			docs := strings.Split(s, "---\n")
-			var kept []string
-			for _, d := range docs {
-				if !strings.Contains(d, "mode: Exclude") {
-					kept = append(kept, d)
-				}
-			}
-			return strings.Replace(strings.Join(kept, "---\n"), "  tenantID: ", "  management: Authoritative\n  tenantID: ", 1)
+			return strings.Replace(withoutExclusion(s), "  tenantID: ", "  management: Authoritative\n  tenantID: ", 1)
 		},
 		code: exitChanges,
 		want: "- exclude target " + admins + ": removed\n" +
 			"Tenant contoso (" + tenantID + "): applying would send one PATCH with the changes above.\n",
 	}, {
-		name: "remove a target: Merge leaves it",
-		change: func(s string) string {
-			docs := strings.Split(s, "---\n")
-			var kept []string
-			for _, d := range docs {
-				if !strings.Contains(d, "mode: Exclude") {
-					kept = append(kept, d)
-				}
-			}
-			return strings.Join(kept, "---\n")
-		},
-		code: exitOK,
-		want: "Tenant contoso (" + tenantID + "): no changes.\n",
+		name:   "remove a target: Merge leaves it",
+		change: withoutExclusion,
+		code:   exitOK,
+		want:   "Tenant contoso (" + tenantID + "): no changes.\n",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			tn := newTenant(t)
@@ -189,6 +173,17 @@ spec: {tenantRef: contoso, displayName: Synced, passkeyTypes: [DeviceBound, Sync
 			}
 		})
 	}
+}
+
+// withoutExclusion drops the exported exclusion (Admins) from a stream.
+func withoutExclusion(stream string) string {
+	var kept []string
+	for _, d := range strings.Split(stream, "---\n") {
+		if !strings.Contains(d, "mode: Exclude") {
+			kept = append(kept, d)
+		}
+	}
+	return strings.Join(kept, "---\n")
 }
 
 func TestDiffJSON(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 
@@ -31,25 +32,35 @@ func validateCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) (
 	if err := fs.Parse(args); err != nil {
 		return exitError, err
 	}
-	if len(paths) == 0 {
-		fs.Usage()
-		return exitError, errors.New("-f is required")
-	}
-	docs, err := manifests.Load(paths, stdin)
+	docs, problems, err := loadAndValidate(fs, paths, stdin, stdout)
 	if err != nil {
 		return exitError, err
 	}
-	problems, err := manifests.Validate(docs)
-	if err != nil {
-		return exitError, err
-	}
-	for _, p := range problems {
-		fmt.Fprintln(stdout, p)
-	}
-	if len(problems) > 0 {
-		fmt.Fprintf(stderr, "%d problems in %d resources\n", len(problems), len(docs))
+	if problems > 0 {
+		fmt.Fprintf(stderr, "%d problems in %d resources\n", problems, len(docs))
 		return exitError, nil
 	}
 	fmt.Fprintf(stderr, "%d resources valid\n", len(docs))
 	return exitOK, nil
+}
+
+// loadAndValidate reads the -f paths, validates what it read and prints
+// every problem; it returns the documents and how many problems it printed.
+func loadAndValidate(fs *flag.FlagSet, paths []string, stdin io.Reader, stdout io.Writer) ([]manifests.Document, int, error) {
+	if len(paths) == 0 {
+		fs.Usage()
+		return nil, 0, errors.New("-f is required")
+	}
+	docs, err := manifests.Load(paths, stdin)
+	if err != nil {
+		return nil, 0, err
+	}
+	problems, err := manifests.Validate(docs)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, p := range problems {
+		fmt.Fprintln(stdout, p)
+	}
+	return docs, len(problems), nil
 }

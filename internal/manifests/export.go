@@ -62,21 +62,18 @@ func Export(p policy.Policy, opts ExportOptions) (objects []Object, warnings []s
 			Object:  obj,
 		})
 	}
-	for _, t := range p.IncludeTargets {
-		obj, comment, warning := exportTarget(t, false, names, profileNames, opts)
-		if warning != "" {
-			warnings = append(warnings, warning)
-			continue
+	for _, list := range []struct {
+		targets []policy.Target
+		exclude bool
+	}{{p.IncludeTargets, false}, {p.ExcludeTargets, true}} {
+		for _, t := range list.targets {
+			obj, comment, warning := exportTarget(t, list.exclude, names, profileNames, opts)
+			if warning != "" {
+				warnings = append(warnings, warning)
+				continue
+			}
+			objects = append(objects, Object{Comment: comment, Object: obj})
 		}
-		objects = append(objects, Object{Comment: comment, Object: obj})
-	}
-	for _, t := range p.ExcludeTargets {
-		obj, comment, warning := exportTarget(t, true, names, profileNames, opts)
-		if warning != "" {
-			warnings = append(warnings, warning)
-			continue
-		}
-		objects = append(objects, Object{Comment: comment, Object: obj})
 	}
 	return objects, warnings
 }
