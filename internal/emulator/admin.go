@@ -86,6 +86,8 @@ type appJSON struct {
 	// CertificatesPEM are PEM-encoded X.509 certificates.
 	CertificatesPEM []string        `json:"certificatesPem,omitempty"`
 	Federated       []federatedJSON `json:"federatedCredentials,omitempty"`
+	// ManagedIdentity: see App.ManagedIdentity.
+	ManagedIdentity bool `json:"managedIdentity,omitempty"`
 }
 
 type federatedJSON struct {
@@ -97,7 +99,7 @@ type federatedJSON struct {
 }
 
 func (a appJSON) app() (App, error) {
-	app := App{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Roles: a.Roles}
+	app := App{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Roles: a.Roles, ManagedIdentity: a.ManagedIdentity}
 	for _, p := range a.CertificatesPEM {
 		block, _ := pem.Decode([]byte(p))
 		if block == nil || block.Type != "CERTIFICATE" {
@@ -156,6 +158,7 @@ type appSummary struct {
 	HasSecret            bool     `json:"hasSecret"`
 	Certificates         int      `json:"certificates"`
 	FederatedCredentials int      `json:"federatedCredentials"`
+	ManagedIdentity      bool     `json:"managedIdentity,omitempty"`
 }
 
 func summarize(tn *tenant, detail bool) tenantSummary {
@@ -165,7 +168,7 @@ func summarize(tn *tenant, detail bool) tenantSummary {
 	}
 	for _, a := range tn.apps {
 		s.Apps = append(s.Apps, appSummary{ClientID: a.ClientID, Roles: a.Roles, HasSecret: a.ClientSecret != "",
-			Certificates: len(a.Certificates), FederatedCredentials: len(a.Federated)})
+			Certificates: len(a.Certificates), FederatedCredentials: len(a.Federated), ManagedIdentity: a.ManagedIdentity})
 	}
 	slices.SortFunc(s.Apps, func(a, b appSummary) int { return cmp.Compare(a.ClientID, b.ClientID) })
 	for _, g := range tn.groups {

@@ -40,6 +40,11 @@ type Options struct {
 	Now func() time.Time
 	// Seed makes ratio-based faults reproducible; random when zero.
 	Seed uint64
+	// ManagedIdentityHeader, when set, serves the managed identity endpoint
+	// (ManagedIdentityPath) to callers that send it in X-IDENTITY-HEADER:
+	// the value of IDENTITY_HEADER on an App Service host. Apps marked
+	// ManagedIdentity get their tokens there.
+	ManagedIdentityHeader string
 }
 
 // Emulator is the Entra and Graph emulator. Its methods are safe for

@@ -35,6 +35,9 @@ func (e *Emulator) identityRoutes() *http.ServeMux {
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", e.handleOpenIDConfiguration)
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", e.handleKeys)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", e.handleToken)
+	if e.opts.ManagedIdentityHeader != "" {
+		mux.HandleFunc("GET "+ManagedIdentityPath, e.handleManagedIdentityToken)
+	}
 	return mux
 }
 
@@ -149,6 +152,12 @@ func (e *Emulator) issueToken(r *http.Request, tid string) (*tokenResponse, *oau
 	}); err != nil {
 		return nil, newOAuthError(http.StatusBadRequest, "unauthorized_client", 700016,
 			"Application with identifier '%s' was not found in the directory '%s'.", clientID, tid)
+	}
+	if app.ManagedIdentity {
+		// A managed identity has no app registration and no credentials a
+		// client could present; Entra does not find it here either.
+		return nil, newOAuthError(http.StatusBadRequest, "unauthorized_client", 700016,
+			"Application with identifier '%s' was not found in the directory '%s'. It is a managed identity: it gets tokens from its host's managed identity endpoint, not with client credentials.", clientID, tid)
 	}
 
 	resource, oerr := resourceOf(form.Get("scope"), r.Host)

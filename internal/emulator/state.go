@@ -51,6 +51,11 @@ type App struct {
 	// Roles are the application permissions granted to the app; they are
 	// copied into its access tokens.
 	Roles []string
+	// ManagedIdentity makes the app a managed identity: it gets tokens only
+	// from the managed identity endpoint (Options.ManagedIdentityHeader),
+	// never with client credentials, and so has no secret, certificates or
+	// federated credentials.
+	ManagedIdentity bool
 }
 
 // FederatedCredential trusts assertions with this issuer and subject (for
@@ -96,6 +101,9 @@ func (e *Emulator) Seed(t Tenant) error {
 	for _, app := range t.Apps {
 		if normalizeID(app.ClientID) == "" {
 			return fmt.Errorf("seed tenant %s: app with empty client id", id)
+		}
+		if app.ManagedIdentity && (app.ClientSecret != "" || len(app.Certificates) > 0 || len(app.Federated) > 0) {
+			return fmt.Errorf("seed tenant %s: app %s is a managed identity, which has no secret, certificates or federated credentials", id, app.ClientID)
 		}
 	}
 	for _, g := range t.Groups {
