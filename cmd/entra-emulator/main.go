@@ -52,6 +52,10 @@ type config struct {
 	hosts    listFlag
 	fault    emulator.Fault
 	latency  time.Duration
+	// managedIdentities are TENANT_ID:CLIENT_ID values; identityHeader is
+	// the IDENTITY_HEADER their processes send.
+	managedIdentities listFlag
+	identityHeader    string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -64,6 +68,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&c.tenants, "tenant", "TENANT_ID:CLIENT_ID:CLIENT_SECRET: a tenant and an app with read-write roles (repeatable)")
 	fs.Var(&c.groups, "group", "TENANT_ID:GROUP_ID:DISPLAY_NAME: a group in a tenant (repeatable)")
 	fs.Var(&c.hosts, "san", "extra DNS name or IP address for the serving certificate (repeatable)")
+	fs.Var(&c.managedIdentities, "managed-identity",
+		"TENANT_ID:CLIENT_ID: a managed identity with read-write roles, served at "+emulator.ManagedIdentityPath+" (repeatable; needs --managed-identity-header)")
+	fs.StringVar(&c.identityHeader, "managed-identity-header", "",
+		"serve the App Service managed identity endpoint "+emulator.ManagedIdentityPath+" to callers sending this X-IDENTITY-HEADER (their IDENTITY_HEADER)")
 	fs.DurationVar(&c.latency, "latency", 0, "latency added to every Graph response")
 	fs.IntVar(&c.fault.ThrottleEvery, "throttle-every", 0, "answer every Nth Graph request of a tenant with 429")
 	fs.Float64Var(&c.fault.ThrottleRatio, "throttle-ratio", 0, "answer this fraction of Graph requests with 429")
@@ -79,6 +87,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	c.fault.LatencyMS = int(c.latency / time.Millisecond)
+	if len(c.managedIdentities) > 0 && c.identityHeader == "" {
+		return c, errors.New("--managed-identity needs --managed-identity-header: without it there is no managed identity endpoint")
+	}
 	return c, c.fault.Validate()
 }
 
@@ -103,7 +114,15 @@ func parseTenants(c config) ([]emulator.Tenant, bool, error) {
 		t := get(parts[0])
 		t.Apps = append(t.Apps, emulator.App{ClientID: parts[1], ClientSecret: parts[2], Roles: emulator.ReadWriteRoles})
 	}
-	demo := len(c.tenants) == 0
+	for _, v := range c.managedIdentities {
+		parts := strings.Split(v, ":")
+		if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+			return nil, false, fmt.Errorf("--managed-identity %q: want TENANT_ID:CLIENT_ID", v)
+		}
+		t := get(parts[0])
+		t.Apps = append(t.Apps, emulator.App{ClientID: parts[1], ManagedIdentity: true, Roles: emulator.ReadWriteRoles})
+	}
+	demo := len(order) == 0
 	if demo {
 		t := get(randomUUID())
 		t.Apps = append(t.Apps, emulator.App{ClientID: randomUUID(), ClientSecret: randomSecret(), Roles: emulator.ReadWriteRoles})
@@ -159,7 +178,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	emu, err := emulator.New(emulator.Options{Logger: logger, SigningKey: signingKey, DefaultFault: c.fault})
+	emu, err := emulator.New(emulator.Options{Logger: logger, SigningKey: signingKey, DefaultFault: c.fault,
+		ManagedIdentityHeader: c.identityHeader})
 	if err != nil {
 		return err
 	}
@@ -188,6 +208,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	base := "https://" + net.JoinHostPort(urlHost, port)
 	printBanner(stdout, base, filepath.Join(c.stateDir, emulator.CAFile), tenants, demo)
+	if c.identityHeader != "" {
+		fmt.Fprintf(stdout, "  managed identity: IDENTITY_ENDPOINT=%s%s IDENTITY_HEADER=<--managed-identity-header>\n", base, emulator.ManagedIdentityPath)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
@@ -218,6 +241,9 @@ func printBanner(w io.Writer, base, caPath string, tenants []emulator.Tenant, de
 	for _, t := range tenants {
 		for _, a := range t.Apps {
 			fmt.Fprintf(w, "  tenant %s  client %s", t.ID, a.ClientID)
+			if a.ManagedIdentity {
+				fmt.Fprint(w, " (managed identity)")
+			}
 			if demo {
 				fmt.Fprintf(w, "  secret %s", a.ClientSecret)
 			}

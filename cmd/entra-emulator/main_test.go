@@ -49,6 +49,19 @@ func TestParseTenants(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "managed identities",
+			args: []string{"--tenant", "t1:c1:s", "--managed-identity", "t1:m1", "--managed-identity", "t2:m2", "--managed-identity-header", "h"},
+			check: func(t *testing.T, tenants []emulator.Tenant, demo bool) {
+				if demo || len(tenants) != 2 || len(tenants[0].Apps) != 2 || tenants[0].Apps[0].ManagedIdentity ||
+					!tenants[0].Apps[1].ManagedIdentity || tenants[0].Apps[1].ClientID != "m1" || tenants[0].Apps[1].ClientSecret != "" ||
+					tenants[1].ID != "t2" || !tenants[1].Apps[0].ManagedIdentity || len(tenants[1].Apps[0].Roles) != 2 {
+					t.Errorf("tenants = %+v, demo %v", tenants, demo)
+				}
+			},
+		},
+		{name: "managed identity without the header", args: []string{"--managed-identity", "t1:m1"}, wantErr: "needs --managed-identity-header"},
+		{name: "incomplete managed identity", args: []string{"--managed-identity", "t1", "--managed-identity-header", "h"}, wantErr: "want TENANT_ID:CLIENT_ID"},
 		{name: "incomplete tenant", args: []string{"--tenant", "t1:c1"}, wantErr: "want TENANT_ID:CLIENT_ID:CLIENT_SECRET"},
 		{name: "group of an unknown tenant", args: []string{"--tenant", "t1:c1:s", "--group", "t9:g:G"}, wantErr: "tenant t9 has no --tenant"},
 		{name: "invalid fault", args: []string{"--throttle-ratio", "3"}, wantErr: "outside [0, 1]"},
@@ -96,12 +109,16 @@ func start(t *testing.T, stateDir string, args ...string) (base, tenant, client,
 			return nil
 		}
 	}
+	// The admin API line ends the banner; the demo tenant's line is in it
+	// only when no tenant was given.
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if m := regexp.MustCompile(`listening on (\S+)`).FindStringSubmatch(out.String()); m != nil {
-			if d := demoLine.FindStringSubmatch(out.String()); d != nil {
+		banner := out.String()
+		if m := regexp.MustCompile(`listening on (\S+)`).FindStringSubmatch(banner); m != nil && strings.Contains(banner, "admin API:") {
+			if d := demoLine.FindStringSubmatch(banner); d != nil {
 				return m[1], d[1], d[2], d[3], stop
 			}
+			return m[1], "", "", "", stop
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -182,5 +199,52 @@ func TestStandalone(t *testing.T) {
 	resp.Body.Close()
 	if err := stop(); err != nil {
 		t.Errorf("run returned %v after shutdown", err)
+	}
+}
+
+// TestStandaloneManagedIdentity does what docs/emulator.md shows for a
+// managed identity: a token from the App Service endpoint with the header
+// from --managed-identity-header, then the fido2 policy with it.
+func TestStandaloneManagedIdentity(t *testing.T) {
+	stateDir := t.TempDir()
+	const tenant, identity, header = "f0f0f0f0-0000-4000-8000-00000000000f", "f1f1f1f1-0000-4000-8000-000000000001", "host-header"
+	base, _, _, _, stop := start(t, stateDir, "--managed-identity", tenant+":"+identity, "--managed-identity-header", header)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("run returned %v after shutdown", err)
+		}
+	}()
+	hc := clientTrusting(t, filepath.Join(stateDir, emulator.CAFile))
+
+	get := func(path, name, value string) (int, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(name, value)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body
+	}
+	query := emulator.ManagedIdentityPath + "?api-version=2019-08-01&resource=" + url.QueryEscape(base)
+	if status, body := get(query, "X-IDENTITY-HEADER", "wrong"); status != http.StatusUnauthorized {
+		t.Errorf("wrong header: %d %s", status, body)
+	}
+	status, body := get(query, "X-IDENTITY-HEADER", header)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		ClientID    string `json:"client_id"`
+	}
+	if err := json.Unmarshal(body, &tok); err != nil || status != http.StatusOK || tok.AccessToken == "" || tok.ClientID != identity {
+		t.Fatalf("managed identity token: %d %s (%v)", status, body, err)
+	}
+	status, body = get("/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2", "Authorization", "Bearer "+tok.AccessToken)
+	if status != http.StatusOK || !strings.Contains(string(body), `"defaultPasskeyProfile"`) {
+		t.Errorf("fido2 with the managed identity's token: %d %s", status, body)
 	}
 }

@@ -66,7 +66,7 @@ func run(m *testing.M) int {
 	if err := os.Setenv("SSL_CERT_FILE", filepath.Join(stateDir, emulator.CAFile)); err != nil {
 		return fail(err)
 	}
-	if emu, err = emulator.New(emulator.Options{}); err != nil {
+	if emu, err = emulator.New(emulator.Options{ManagedIdentityHeader: managedIdentityHeader}); err != nil {
 		return fail(err)
 	}
 	cert, err := ca.ServerCertificate([]string{"127.0.0.1", "localhost"})

@@ -63,9 +63,10 @@ func TestCloudEndpoints(t *testing.T) {
 	}
 }
 
-// TestManagedIdentityOptions: managed identity cannot sign in without a
-// host that serves it (IMDS), so only the options and the construction are
-// tested.
+// TestManagedIdentityOptions checks the options and that the credential is
+// built without a managed identity host (here MSAL falls back to IMDS);
+// signing in is tested against the emulator's App Service endpoint in
+// managed_identity_test.go.
 func TestManagedIdentityOptions(t *testing.T) {
 	transport := &http.Client{}
 	co := azcore.ClientOptions{Transport: transport}

@@ -193,15 +193,24 @@ func describeSignInError(resp *http.Response) string {
 	if err != nil {
 		return msg
 	}
-	var oauthErr struct {
+	// OAuth endpoints answer {"error","error_description"}; App Service's
+	// managed identity endpoint answers {"statusCode","message"}.
+	var signInErr struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
+		Message     string `json:"message"`
 	}
-	if json.Unmarshal(body, &oauthErr) != nil || oauthErr.Error == "" {
+	if json.Unmarshal(body, &signInErr) != nil {
 		return msg
 	}
-	msg = fmt.Sprintf("%d %s", resp.StatusCode, oauthErr.Error)
-	if first, _, _ := strings.Cut(oauthErr.Description, "\n"); first != "" {
+	switch {
+	case signInErr.Error != "":
+		msg = fmt.Sprintf("%d %s", resp.StatusCode, signInErr.Error)
+		if first, _, _ := strings.Cut(signInErr.Description, "\n"); first != "" {
+			msg += ": " + strings.TrimSpace(first)
+		}
+	case signInErr.Message != "":
+		first, _, _ := strings.Cut(signInErr.Message, "\n")
 		msg += ": " + strings.TrimSpace(first)
 	}
 	return msg
