@@ -66,7 +66,7 @@ func (c *connection) client() (*entra.Client, entra.TenantConfig, error) {
 		return nil, entra.TenantConfig{}, err
 	}
 	cfg := entra.TenantConfig{
-		Name: "passkeyctl", TenantID: c.tenantID, ClientID: c.clientID, Credential: credential,
+		TenantID: c.tenantID, ClientID: c.clientID, Credential: credential, // no Name: messages then say the tenant id
 		Cloud: entra.Cloud(c.cloud), AuthorityHost: c.authorityHost, GraphEndpoint: c.graphURL,
 		TokenFilePath: c.tokenFile,
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/passkey-operator/passkey-operator/internal/manifests"
 )
@@ -15,7 +16,8 @@ Shows, field by field, what applying the manifests would change in the
 tenant their EntraTenant names, deciding exactly as the operator does:
 under management Merge only what the manifests declare, under Authoritative
 also removing what they do not. It reads the tenant (one GET, plus a group
-lookup per groupName) and changes nothing.
+lookup per groupName) and changes nothing. The tenant is the EntraTenant's
+spec.tenantID; --tenant-id, when given, must be the same.
 
 Exit code: 0 when applying would change nothing, 2 when it would (as
 terraform plan -detailed-exitcode), 1 on an error or when the operator would
@@ -48,8 +50,14 @@ func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if problems > 0 {
 		return exitError, fmt.Errorf("%d problems in the manifests; nothing planned", problems)
 	}
-	if conn.tenantID == "" {
-		conn.tenantID = tenantIDOf(docs, *tenant)
+	// Planning one tenant's manifests against another tenant would show a
+	// plan for neither, so a --tenant-id (or AZURE_TENANT_ID) must agree.
+	declared := tenantIDOf(docs, *tenant)
+	switch {
+	case conn.tenantID == "":
+		conn.tenantID = declared
+	case declared != "" && !strings.EqualFold(conn.tenantID, declared):
+		return exitError, fmt.Errorf("the manifests' EntraTenant is for tenant %s, but --tenant-id (or AZURE_TENANT_ID) is %s", declared, conn.tenantID)
 	}
 	client, _, err := conn.client()
 	if err != nil {
@@ -113,10 +121,14 @@ func printPlan(w io.Writer, plan manifests.Plan) {
 		}
 		fmt.Fprintln(w, line)
 	}
-	switch {
-	case plan.Patch:
-		fmt.Fprintf(w, "Tenant %s (%s): applying would send one PATCH with the changes above.\n", plan.Tenant, plan.TenantID)
-	default:
-		fmt.Fprintf(w, "Tenant %s (%s): no changes.\n", plan.Tenant, plan.TenantID)
+	summary := "no changes."
+	if plan.Patch {
+		summary = "applying would send one PATCH with the changes above."
 	}
+	if plan.Problems() {
+		// Resources the operator refuses are left out of its PATCH, so a
+		// plan can be both: changes for some, refusal for others.
+		summary += " The operator would refuse the resources marked !: fix them first."
+	}
+	fmt.Fprintf(w, "Tenant %s (%s): %s\n", plan.Tenant, plan.TenantID, summary)
 }

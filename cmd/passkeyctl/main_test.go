@@ -35,13 +35,20 @@ type tenant struct {
 
 func newTenant(t *testing.T) *tenant {
 	t.Helper()
-	emu, err := emulator.New(emulator.Options{})
+	return newTenantWithApp(t, emulator.Options{}, emulator.App{ClientID: clientID, ClientSecret: secret, Roles: emulator.ReadWriteRoles})
+}
+
+// newTenantWithApp is newTenant with this app registered instead, on an
+// emulator with these options.
+func newTenantWithApp(t *testing.T, opts emulator.Options, app emulator.App) *tenant {
+	t.Helper()
+	emu, err := emulator.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := emu.Seed(emulator.Tenant{
 		ID:     tenantID,
-		Apps:   []emulator.App{{ClientID: clientID, ClientSecret: secret, Roles: emulator.ReadWriteRoles}},
+		Apps:   []emulator.App{app},
 		Groups: []emulator.Group{{ID: staff, DisplayName: "Staff"}, {ID: admins, DisplayName: "Admins"}},
 	}); err != nil {
 		t.Fatal(err)
@@ -114,6 +121,35 @@ func TestExportWritesValidManifests(t *testing.T) {
 	}
 }
 
+// Export needs only Policy.Read.AuthenticationMethod: without
+// Group.Read.All the groups are named by id in the comments and in the
+// resource names, after one refused lookup and one warning.
+func TestExportWithoutGroupRead(t *testing.T) {
+	tn := newTenantWithApp(t, emulator.Options{}, emulator.App{ClientID: clientID, ClientSecret: secret, Roles: []string{emulator.RolePolicyRead}})
+	code, out, errOut := tn.run(t, "", append([]string{"export", "--name", "contoso"}, tn.flags...)...)
+	if code != exitOK {
+		t.Fatalf("export exited %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"# Group " + staff + ", allowed the profiles below.\n", "name: group-1a2b3c4d\n",
+		"# Group " + admins + ", excluded from passkeys.\n", "name: exclude-group-2b3c4d5e\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("export lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(errOut, "warning:"); n != 1 || !strings.Contains(errOut, "group "+staff+" of tenant "+tenantID) ||
+		!strings.Contains(errOut, "Group.Read.All") {
+		t.Errorf("want one warning naming Group.Read.All, got:\n%s", errOut)
+	}
+	if n := tn.emu.Stats().Count(tenantID, "GET", "", 403); n != 1 {
+		t.Errorf("export made %d refused lookups, want 1 (no retry of a missing permission per group)", n)
+	}
+	if code, problems, _ := tn.run(t, out, "validate", "-f", "-"); code != exitOK {
+		t.Errorf("validate refused the export (exit %d):\n%s", code, problems)
+	}
+}
+
 func TestDiff(t *testing.T) {
 	const newProfile = `---
 apiVersion: passkeys.entraops.dev/v1alpha1
@@ -160,6 +196,29 @@ spec: {tenantRef: contoso, displayName: Synced, passkeyTypes: [DeviceBound, Sync
 		change: withoutExclusion,
 		code:   exitOK,
 		want:   "Tenant contoso (" + tenantID + "): no changes.\n",
+	}, {
+		name: "a change under driftPolicy Report is shown, not sent",
+		change: func(s string) string {
+			return strings.Replace(s, "displayName: Security keys\n  passkeyTypes:\n  - DeviceBound\n",
+				"displayName: Security keys\n  driftPolicy: Report\n  passkeyTypes:\n  - DeviceBound\n  - Synced\n", 1)
+		},
+		code: exitOK,
+		want: "= PasskeyProfile identity/security-keys: passkeyTypes: deviceBound, declared deviceBound, synced (driftPolicy Report: left as it is)\n" +
+			"Tenant contoso (" + tenantID + "): no changes.\n",
+	}, {
+		name: "a group name no group has: the operator would refuse it",
+		change: func(s string) string {
+			return s + `---
+apiVersion: passkeys.entraops.dev/v1alpha1
+kind: GroupAssignment
+metadata: {name: nobody, namespace: identity}
+spec: {tenantRef: contoso, target: {groupName: Nobody}, profiles: [security-keys]}
+`
+		},
+		code: exitError,
+		want: "! GroupAssignment identity/nobody: GroupNotFound: no group named \"Nobody\" in tenant " + tenantID +
+			"; check spec.target.groupName or use spec.target.groupID\n" +
+			"Tenant contoso (" + tenantID + "): no changes. The operator would refuse the resources marked !: fix them first.\n",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			tn := newTenant(t)
@@ -184,6 +243,23 @@ func withoutExclusion(stream string) string {
 		}
 	}
 	return strings.Join(kept, "---\n")
+}
+
+// The tenant to sign in to comes from the manifests' EntraTenant; a
+// --tenant-id that names another tenant is refused before any call.
+func TestDiffTenantID(t *testing.T) {
+	tn := newTenant(t)
+	manifest := tn.export(t)
+	delete(tn.env, "AZURE_TENANT_ID")
+	if code, out, errOut := tn.run(t, manifest, append([]string{"diff", "-f", "-"}, tn.flags...)...); code != exitOK {
+		t.Errorf("diff without --tenant-id exited %d: %s%s", code, out, errOut)
+	}
+	const other = "99999999-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+	code, _, errOut := tn.run(t, manifest, append([]string{"diff", "-f", "-", "--tenant-id", other}, tn.flags...)...)
+	want := "the manifests' EntraTenant is for tenant " + tenantID + ", but --tenant-id (or AZURE_TENANT_ID) is " + other
+	if code != exitError || !strings.Contains(errOut, want) {
+		t.Errorf("diff against another tenant exited %d with %q, want 1 with %q", code, errOut, want)
+	}
 }
 
 func TestDiffJSON(t *testing.T) {

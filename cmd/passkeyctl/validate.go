@@ -12,8 +12,9 @@ import (
 const validateHelp = `Usage: passkeyctl validate -f FILE|DIR|- [-f ...]
 
 Checks passkey-operator manifests offline, without a cluster or a tenant:
-each resource against its CRD's schema and CEL rules (what kubectl apply
-would refuse), then all of them together as the operator would build them:
+each resource as the API server would on kubectl apply (its metadata, no
+field the CRD lacks, the CRD's schema and CEL rules), each declared once,
+then all of them together as the operator would build them:
 every tenantRef names an EntraTenant in the files, every profile an
 assignment names exists in its namespace, a tenant holds at most three
 passkey profiles (its default included), one default profile, no two

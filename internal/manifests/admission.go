@@ -11,7 +11,10 @@ import (
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	metavalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"sigs.k8s.io/yaml"
@@ -32,6 +35,7 @@ type admission struct {
 }
 
 type kindSchema struct {
+	namespaced bool
 	structural *structuralschema.Structural
 	schema     validation.SchemaCreateValidator
 	cel        *cel.Validator
@@ -69,6 +73,7 @@ func newAdmission() (*admission, error) {
 				return nil, fmt.Errorf("%s: %w", f.Name(), err)
 			}
 			a.byKind[crd.Spec.Names.Kind] = kindSchema{
+				namespaced: crd.Spec.Scope == apiextensionsv1.NamespaceScoped,
 				structural: structural,
 				schema:     schemaValidator,
 				cel:        cel.NewValidator(structural, true, celconfig.PerCallLimit),
@@ -79,14 +84,41 @@ func newAdmission() (*admission, error) {
 }
 
 // check defaults obj (an object decoded from JSON) in place and returns
-// what the API server would refuse; false when the kind is not ours.
+// what the API server would refuse; false when the kind is not ours. In
+// the API server's order: unknown fields (kubectl apply validates strictly
+// by default, so a misspelt field is refused, not dropped), then metadata,
+// then the schema and CEL rules on the defaulted object.
 func (a *admission) check(kind string, obj map[string]any) (field.ErrorList, bool) {
 	s, ok := a.byKind[kind]
 	if !ok {
 		return nil, false
 	}
+	var errs field.ErrorList
+	unknown := pruning.PruneWithOptions(obj, s.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
+	for _, path := range unknown {
+		errs = append(errs, field.Forbidden(field.NewPath(path),
+			"unknown field: the CRD's schema has no such field, and kubectl apply refuses it (a typo, or the wrong level?)"))
+	}
+	errs = append(errs, checkMetadata(obj, s.namespaced)...)
 	defaulting.Default(obj, s.structural)
-	errs := validation.ValidateCustomResource(nil, obj, s.schema)
+	errs = append(errs, validation.ValidateCustomResource(nil, obj, s.schema)...)
 	celErrs, _ := s.cel.Validate(context.Background(), nil, s.structural, obj, nil, celconfig.RuntimeCELCostBudget)
 	return append(errs, celErrs...), true
+}
+
+// checkMetadata is the API server's check of a custom resource's metadata
+// on create: a DNS subdomain name, valid labels and annotations. A
+// namespaced object without a namespace is fine here: kubectl gives it the
+// namespace of its context (or kustomize one); a cluster-scoped object's
+// namespace is dropped by the API server, as it is here.
+func checkMetadata(obj map[string]any, namespaced bool) field.ErrorList {
+	if _, ok := obj["metadata"].(map[string]any); !ok {
+		return field.ErrorList{field.Required(field.NewPath("metadata"), "")}
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	if !namespaced {
+		u.SetNamespace("")
+	}
+	return metavalidation.ValidateObjectMetaAccessor(u, namespaced && u.GetNamespace() != "",
+		metavalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
 }

@@ -1,12 +1,14 @@
 package manifests
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/google/uuid"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/policy"
@@ -24,12 +26,13 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s: %s: %s: %s", p.Source, p.Object, p.Field, p.Message)
 }
 
-// Validate checks the documents offline: each against its CRD's schema and
-// CEL rules (what kubectl apply would be refused for), then all of them
-// together as the operator would build them (references resolve, at most
-// three profiles per tenant, one default profile, no two resources claiming
-// one profile name or target). Group names cannot be resolved offline, so
-// each distinct name stands for a distinct group.
+// Validate checks the documents offline: each as the API server would on
+// create (metadata, unknown fields, its CRD's schema and CEL rules: what
+// kubectl apply would be refused for), each object declared once, then all
+// of them together as the operator would build them (references resolve,
+// at most three profiles per tenant, one default profile, no two resources
+// claiming one profile name or target). Group names cannot be resolved
+// offline, so each distinct name stands for a distinct group.
 func Validate(docs []Document) ([]Problem, error) {
 	adm, err := newAdmission()
 	if err != nil {
@@ -48,7 +51,11 @@ func Validate(docs []Document) ([]Problem, error) {
 		}
 		if len(errs) == 0 {
 			if err := set.add(d); err != nil {
-				problems = append(problems, Problem{d.Source, d.Name(), "", err.Error()})
+				field := ""
+				if dup := (*duplicateError)(nil); errors.As(err, &dup) {
+					field = "metadata.name"
+				}
+				problems = append(problems, Problem{d.Source, d.Name(), field, err.Error()})
 			}
 		}
 	}
@@ -63,33 +70,46 @@ type resourceSet struct {
 	sources     map[policy.Ref]Document
 }
 
+// add types an admitted document. A second document for the same object
+// is refused: kubectl apply would keep only the last one and kustomize
+// refuses the set, so one of the two is a mistake.
 func (s *resourceSet) add(d Document) error {
-	var ref policy.Ref
+	var obj client.Object
+	var kind string
 	switch d.Kind {
 	case "EntraTenant":
-		t := &passkeysv1alpha1.EntraTenant{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Fields, t); err != nil {
-			return err
-		}
-		s.tenants[t.Name] = t
-		ref = policy.Ref{Kind: policy.KindTenant, Name: t.Name}
+		obj, kind = &passkeysv1alpha1.EntraTenant{}, policy.KindTenant
 	case "PasskeyProfile":
-		p := &passkeysv1alpha1.PasskeyProfile{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Fields, p); err != nil {
-			return err
-		}
-		s.profiles = append(s.profiles, p)
-		ref = RefOf(p, policy.KindProfile)
+		obj, kind = &passkeysv1alpha1.PasskeyProfile{}, policy.KindProfile
 	case "GroupAssignment":
-		a := &passkeysv1alpha1.GroupAssignment{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Fields, a); err != nil {
-			return err
-		}
-		s.assignments = append(s.assignments, a)
-		ref = RefOf(a, policy.KindAssignment)
+		obj, kind = &passkeysv1alpha1.GroupAssignment{}, policy.KindAssignment
+	default:
+		return fmt.Errorf("%s is not a %s kind", d.Kind, passkeysv1alpha1.GroupVersion)
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Fields, obj); err != nil {
+		return fmt.Errorf("decoding %s: %w", d.Name(), err)
+	}
+	ref := RefOf(obj, kind)
+	if first, ok := s.sources[ref]; ok {
+		return &duplicateError{first: first.Source}
 	}
 	s.sources[ref] = d
+	switch o := obj.(type) {
+	case *passkeysv1alpha1.EntraTenant:
+		s.tenants[o.Name] = o
+	case *passkeysv1alpha1.PasskeyProfile:
+		s.profiles = append(s.profiles, o)
+	case *passkeysv1alpha1.GroupAssignment:
+		s.assignments = append(s.assignments, o)
+	}
 	return nil
+}
+
+// duplicateError says where the object was declared first.
+type duplicateError struct{ first string }
+
+func (e *duplicateError) Error() string {
+	return fmt.Sprintf("declared again: already in %s; only one copy can be applied, so keep one", e.first)
 }
 
 // crossCheck builds each tenant's desired policy as the operator does and

@@ -89,6 +89,29 @@ func TestValidate(t *testing.T) {
 		yaml: stream(validTenant, profile("keys", ""),
 			assignment("a", "{groupName: Staff}", "  profiles: [keys]\n"), assignment("b", "{groupName: staff}", "  profiles: [keys]\n")),
 		want: []string{"GroupAssignment identity/b: spec: Conflict"},
+	}, {
+		name: "metadata: a name the API server refuses",
+		yaml: stream(validTenant, profile("Security_Keys", "")),
+		want: []string{"PasskeyProfile identity/Security_Keys: metadata.name: Invalid value: \"Security_Keys\": a lowercase RFC 1123 subdomain"},
+	}, {
+		name: "metadata: no name",
+		yaml: stream(validTenant, strings.Replace(profile("keys", ""), "name: keys, ", "", 1)),
+		want: []string{"PasskeyProfile identity/: metadata.name: Required value"},
+	}, {
+		name: "an unknown field, which strict kubectl apply refuses",
+		yaml: stream(validTenant, profile("keys", "  driftpolicy: Report\n")),
+		want: []string{"PasskeyProfile identity/keys: spec.driftpolicy: Forbidden: unknown field"},
+	}, {
+		name: "an unknown field, nested",
+		yaml: stream(validTenant, profile("keys", "  keyRestrictions: {enforcement: Allow, aaGUIDs: [cb69481e-8ff7-4039-93ec-0a2729a154a8]}\n")),
+		want: []string{"spec.keyRestrictions.aaGUIDs: Forbidden: unknown field", "spec.keyRestrictions: Invalid value"},
+	}, {
+		name: "one object declared twice",
+		yaml: stream(validTenant, profile("keys", ""), profile("keys", "  driftPolicy: Report\n")),
+		want: []string{"-#3: PasskeyProfile identity/keys: metadata.name: declared again: already in -#2"},
+	}, {
+		name: "a namespace on the cluster-scoped EntraTenant is dropped, as the API server does",
+		yaml: stream(strings.Replace(validTenant, "name: contoso", "name: contoso, namespace: identity", 1), profile("keys", "")),
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			var docs []Document
