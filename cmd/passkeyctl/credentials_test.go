@@ -1,25 +1,15 @@
 package main
 
 import (
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
-	"math/big"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/passkey-operator/passkey-operator/internal/emulator"
+	"github.com/passkey-operator/passkey-operator/internal/testcreds"
 )
 
 const (
@@ -27,28 +17,19 @@ const (
 	saSubject = "system:serviceaccount:ci:passkeyctl"
 )
 
-// testKey is one RSA key for the certificate and the service-account
-// token issuer: generating one per test is slow.
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return key
-})
-
 // TestExportSignsInLikeAnEntraTenant: each credential type, from its flag
 // or from the AZURE_* variable azidentity users know, reaches a tenant
 // whose app has only that credential; a missing or wrong credential is an
 // error that says so.
 func TestExportSignsInLikeAnEntraTenant(t *testing.T) {
-	cert := selfSignedCert(t)
-	certFile := writeFile(t, "app.pem", certPEM(t, cert))
-	tokenFile := writeFile(t, "token", serviceAccountToken(t))
+	cert := testcreds.SelfSignedCert(t)
+	certFile := testcreds.WriteFile(t, "app.pem", testcreds.CertificatePEM(t, cert))
+	tokenFile := testcreds.WriteFile(t, "token",
+		[]byte(testcreds.ServiceAccountToken(t, saIssuer, saSubject, emulator.DefaultFederatedAudience, time.Now().Add(time.Hour))))
 	withSecret := emulator.App{ClientID: clientID, ClientSecret: secret, Roles: emulator.ReadWriteRoles}
 	withCert := emulator.App{ClientID: clientID, Certificates: []*x509.Certificate{cert}, Roles: emulator.ReadWriteRoles}
 	withFederation := emulator.App{ClientID: clientID, Roles: emulator.ReadWriteRoles, Federated: []emulator.FederatedCredential{
-		{Issuer: saIssuer, Subject: saSubject, Keys: []*rsa.PublicKey{&testKey().PublicKey}},
+		{Issuer: saIssuer, Subject: saSubject, Keys: []*rsa.PublicKey{&testcreds.Key().PublicKey}},
 	}}
 	for _, tc := range []struct {
 		name string
@@ -129,68 +110,4 @@ func TestExportWithManagedIdentity(t *testing.T) {
 			}
 		})
 	}
-}
-
-func writeFile(t *testing.T, name string, data []byte) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func selfSignedCert(t *testing.T) *x509.Certificate {
-	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "passkeyctl"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &testKey().PublicKey, testKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
-}
-
-// certPEM is the certificate and its unencrypted PKCS#8 key, as
-// --client-certificate takes them.
-func certPEM(t *testing.T, cert *x509.Certificate) []byte {
-	t.Helper()
-	key, err := x509.MarshalPKCS8PrivateKey(testKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})...)
-}
-
-// serviceAccountToken is what a kubelet projects for workload identity (or
-// a CI system's OIDC token): an RS256 JWT for Entra's audience.
-func serviceAccountToken(t *testing.T) []byte {
-	t.Helper()
-	now := time.Now()
-	enc := base64.RawURLEncoding
-	header, err := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(map[string]any{
-		"iss": saIssuer, "sub": saSubject, "aud": []string{emulator.DefaultFederatedAudience},
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
-	sum := sha256.Sum256([]byte(signed))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, testKey(), crypto.SHA256, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []byte(signed + "." + enc.EncodeToString(sig))
 }

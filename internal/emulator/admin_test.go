@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/passkey-operator/passkey-operator/internal/testcreds"
 )
 
 func TestAdminStatsShape(t *testing.T) {
@@ -57,7 +59,7 @@ func TestAdminStatsShape(t *testing.T) {
 
 func TestAdminSeedFaultResetAndPortalEdit(t *testing.T) {
 	env := newTestEnv(t, Options{})
-	cert := selfSignedCert(t, clientKey())
+	cert := testcreds.SelfSignedCert(t)
 	jwksJSON, err := MarshalJWKS(&clientKey().PublicKey)
 	if err != nil {
 		t.Fatal(err)

@@ -6,22 +6,19 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/passkey-operator/passkey-operator/internal/testcreds"
 )
 
 const (
@@ -34,33 +31,9 @@ const (
 )
 
 // clientKey signs client assertions (certificate credential) and plays the
-// Kubernetes service-account issuer (workload identity).
-var clientKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
-
-func selfSignedCert(t *testing.T, key *rsa.PrivateKey) *x509.Certificate {
-	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "passkey-operator test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
-}
+// Kubernetes service-account issuer (workload identity); it is not the
+// emulator's signing key (testKey).
+var clientKey = testcreds.Key
 
 // decodeClaims reads a JWT's claims without verifying it.
 func decodeClaims(t *testing.T, token string) accessClaims {
@@ -124,7 +97,7 @@ func TestClientSecretCredential(t *testing.T) {
 
 func TestClientCertificateCredential(t *testing.T) {
 	env := newTestEnv(t, Options{})
-	cert := selfSignedCert(t, clientKey())
+	cert := testcreds.SelfSignedCert(t)
 	env.mustSeed(Tenant{ID: tenantA, Apps: []App{
 		{ClientID: appRW, Certificates: []*x509.Certificate{cert}, Roles: []string{RolePolicyRead}},
 		{ClientID: appRO, Roles: []string{RolePolicyRead}}, // no certificate registered
@@ -152,7 +125,7 @@ func TestClientCertificateCredential(t *testing.T) {
 func TestCertificateAssertionChecks(t *testing.T) {
 	clock := &testClock{now: time.Now()}
 	env := newTestEnv(t, Options{Now: clock.Now})
-	cert := selfSignedCert(t, clientKey())
+	cert := testcreds.SelfSignedCert(t)
 	env.mustSeed(Tenant{ID: tenantA, Apps: []App{{ClientID: appRW, Certificates: []*x509.Certificate{cert}}}})
 	endpoint := env.URL() + "/" + tenantA + "/oauth2/v2.0/token"
 
@@ -209,17 +182,7 @@ func signRS256WithX5t(key *rsa.PrivateKey, cert *x509.Certificate, claims any) (
 
 func writeServiceAccountToken(t *testing.T, issuer, subject, aud string, exp time.Time) string {
 	t.Helper()
-	token, err := signRS256(clientKey(), jwtHeader{Kid: "sa-key"}, map[string]any{
-		"iss": issuer, "sub": subject, "aud": []string{aud}, "exp": exp.Unix(), "iat": time.Now().Unix(), "nbf": time.Now().Unix(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(path, []byte(token), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testcreds.WriteFile(t, "token", []byte(testcreds.ServiceAccountToken(t, issuer, subject, aud, exp)))
 }
 
 func TestWorkloadIdentityCredential(t *testing.T) {

@@ -1,27 +1,17 @@
 package entra_test
 
 import (
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/passkey-operator/passkey-operator/internal/emulator"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
+	"github.com/passkey-operator/passkey-operator/internal/testcreds"
 )
 
 // More apps of the tenant the tests in fido2_client_test.go use.
@@ -36,17 +26,6 @@ const (
 
 	tenantName = "acme"
 )
-
-// testKey is one RSA key for everything the tests sign (emulator tokens,
-// the client certificate, service account tokens): generating keys is the
-// slowest thing the tests would otherwise do.
-var testKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // testEnv is an emulator served over TLS in-process, with one tenant and
 // an app for each way of signing in.
@@ -70,13 +49,13 @@ func newEnv(t *testing.T) *testEnv { return newEnvWithHandler(t, nil) }
 func newEnvWithHandler(t *testing.T, wrap func(http.Handler) http.Handler) *testEnv {
 	t.Helper()
 	env := &testEnv{clock: &offsetClock{}}
-	emu, err := emulator.New(emulator.Options{SigningKey: testKey(), Now: env.clock.now})
+	emu, err := emulator.New(emulator.Options{SigningKey: testcreds.Key(), Now: env.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	env.emu = emu
-	env.cert = selfSignedCert(t)
-	federated := emulator.FederatedCredential{Issuer: saIssuer, Subject: saSubject, Keys: []*rsa.PublicKey{&testKey().PublicKey}}
+	env.cert = testcreds.SelfSignedCert(t)
+	federated := emulator.FederatedCredential{Issuer: saIssuer, Subject: saSubject, Keys: []*rsa.PublicKey{&testcreds.Key().PublicKey}}
 	if err := emu.Seed(emulator.Tenant{
 		ID: tenantID,
 		Apps: []emulator.App{
@@ -133,70 +112,16 @@ func (env *testEnv) tokenCount() int {
 	return env.emu.Stats().Count(tenantID, http.MethodPost, "/"+tenantID+"/oauth2/v2.0/token", http.StatusOK)
 }
 
-func selfSignedCert(t *testing.T) *x509.Certificate {
-	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "passkey-operator test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &testKey().PublicKey, testKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
-}
-
-// certPEM is what a ClientCertificate Secret holds: the certificate and
-// its unencrypted PKCS#8 key.
+// certPEM is what a ClientCertificate Secret holds.
 func (env *testEnv) certPEM(t *testing.T) []byte {
 	t.Helper()
-	key, err := x509.MarshalPKCS8PrivateKey(testKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: env.cert.Raw}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})...)
+	return testcreds.CertificatePEM(t, env.cert)
 }
 
 // writeServiceAccountToken writes what the kubelet projects for workload
 // identity: a token from the cluster's issuer for Entra's audience.
 func writeServiceAccountToken(t *testing.T) string {
 	t.Helper()
-	now := time.Now()
-	token := signJWT(t, map[string]any{
-		"iss": saIssuer, "sub": saSubject, "aud": []string{emulator.DefaultFederatedAudience},
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-	})
-	path := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(path, []byte(token), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// signJWT returns an RS256 JWT of claims signed with testKey.
-func signJWT(t *testing.T, claims map[string]any) string {
-	t.Helper()
-	enc := base64.RawURLEncoding
-	header, err := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": "sa-key"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
-	sum := sha256.Sum256([]byte(signed))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, testKey(), crypto.SHA256, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signed + "." + enc.EncodeToString(sig)
+	token := testcreds.ServiceAccountToken(t, saIssuer, saSubject, emulator.DefaultFederatedAudience, time.Now().Add(time.Hour))
+	return testcreds.WriteFile(t, "token", []byte(token))
 }

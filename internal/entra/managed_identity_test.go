@@ -8,6 +8,7 @@ import (
 
 	"github.com/passkey-operator/passkey-operator/internal/emulator"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
+	"github.com/passkey-operator/passkey-operator/internal/testcreds"
 )
 
 const (
@@ -24,7 +25,7 @@ const (
 // resource, and the resource is the server's URL.
 func miEnv(t *testing.T, header string, apps ...emulator.App) (*emulator.Emulator, *httptest.Server) {
 	t.Helper()
-	emu, err := emulator.New(emulator.Options{SigningKey: testKey(), ManagedIdentityHeader: identityHeader})
+	emu, err := emulator.New(emulator.Options{SigningKey: testcreds.Key(), ManagedIdentityHeader: identityHeader})
 	if err != nil {
 		t.Fatal(err)
 	}
