@@ -43,6 +43,7 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs (config/crd/bases) and RBAC (confi
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	rm -f charts/passkey-operator/crds/*.yaml
 	cp config/crd/bases/*.yaml charts/passkey-operator/crds/
+	rm -f internal/manifests/crds/*.yaml
 	cp config/crd/bases/*.yaml internal/manifests/crds/
 	cp config/monitoring/prometheusrule.yaml config/monitoring/grafana-dashboard.json charts/passkey-operator/files/
 
