@@ -53,6 +53,9 @@ func upCommand(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := os.MkdirAll(absDir, 0o700); err != nil {
 		return err
 	}
+	// A run that died without cleaning up (killed, or a reboot) leaves its
+	// env file behind; the wait below must not take it for the new run's.
+	releaseDir(absDir)
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -83,10 +86,10 @@ func upCommand(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		case err := <-exited:
 			return fmt.Errorf("localenv run stopped before the samples were Ready (%w); its log:\n%s", err, tail(logFilePath(absDir), 30))
 		case <-ctx.Done():
-			return errors.Join(ctx.Err(), stop(absDir, stdout))
+			return errors.Join(ctx.Err(), stopGroup(absDir, cmd.Process.Pid, stdout))
 		case <-deadline:
 			return fmt.Errorf("the samples were not Ready after %s, stack stopped (%w); its log:\n%s",
-				*timeout, stop(absDir, stdout), tail(logFilePath(absDir), 30))
+				*timeout, stopGroup(absDir, cmd.Process.Pid, stdout), tail(logFilePath(absDir), 30))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -114,16 +117,22 @@ func downCommand(args []string, stdout, stderr io.Writer) error {
 	return stop(absDir, stdout)
 }
 
-// stop asks the run to stop (it stops what it started), waits, and then
-// kills whatever is left in its process group: nothing survives local-down.
+// stop stops the run whose pid dir records.
 func stop(dir string, stdout io.Writer) error {
 	pid, alive := runningPID(dir)
 	if !alive {
 		fmt.Fprintln(stdout, "No local stack is running.")
-		_ = os.Remove(pidFilePath(dir))
-		_ = os.Remove(envFilePath(dir))
+		releaseDir(dir)
 		return nil
 	}
+	return stopGroup(dir, pid, stdout)
+}
+
+// stopGroup asks the run pid to stop (it stops what it started), waits,
+// and then kills whatever is left in its process group: nothing survives
+// local-down. up passes its child's pid, which the child may not have
+// written to dir yet.
+func stopGroup(dir string, pid int, stdout io.Writer) error {
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	for range 600 {
 		if syscall.Kill(pid, 0) != nil {
@@ -135,8 +144,7 @@ func stop(dir string, stdout io.Writer) error {
 	if err := syscall.Kill(-pid, syscall.SIGKILL); err == nil {
 		fmt.Fprintln(stdout, "Some processes did not stop in time and were killed.")
 	}
-	_ = os.Remove(pidFilePath(dir))
-	_ = os.Remove(envFilePath(dir))
+	releaseDir(dir)
 	fmt.Fprintf(stdout, "Local stack stopped (pid %d).\n", pid)
 	return nil
 }

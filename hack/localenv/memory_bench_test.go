@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -112,15 +111,7 @@ func createBenchTenant(b *testing.B, s *stack, i, assignments int) {
 	for g := range groups {
 		groups[g] = emulator.Group{ID: uuid.NewString(), DisplayName: fmt.Sprintf("group-%d", g)}
 	}
-	seed, err := json.Marshal(map[string]any{
-		"tenantId": tenantID,
-		"apps":     []map[string]any{{"clientId": demoClientID, "clientSecret": s.clientSecret, "roles": emulator.ReadWriteRoles}},
-		"groups":   groups,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.emulatorAdmin(http.MethodPost, "/_emulator/tenants", seed); err != nil {
+	if err := s.seedTenant(tenantID, groups); err != nil {
 		b.Fatal(err)
 	}
 	tenant := &passkeysv1alpha1.EntraTenant{

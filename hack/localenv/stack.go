@@ -79,27 +79,29 @@ func (s *stack) startEmulator(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.emulator.waitUntil(ctx, func() bool { return s.seedDemoTenant() == nil }); err != nil {
-		return fmt.Errorf("entra-emulator did not come up: %w", err)
+	var seedErr error
+	seeded := func() bool {
+		seedErr = s.seedTenant(demoTenantID, demoGroups)
+		return seedErr == nil
 	}
-	// One more call to report a seeding error that is not about start-up.
-	if err := s.seedDemoTenant(); err != nil {
-		return err
+	if err := s.emulator.waitUntil(ctx, seeded); err != nil {
+		return fmt.Errorf("entra-emulator did not come up: %w", errors.Join(err, seedErr))
 	}
 	fmt.Fprintf(s.out, "entra-emulator at %s with tenant %s (app %s, groups Staff, Administrators, Contractors).\n",
 		s.emulatorURL, demoTenantID, demoClientID)
 	return nil
 }
 
-// seedDemoTenant registers the demo tenant through the emulator's admin API,
-// so the client secret never shows in a process list.
-func (s *stack) seedDemoTenant() error {
+// seedTenant registers a tenant with the demo app and these groups through
+// the emulator's admin API, so the client secret never shows in a process
+// list.
+func (s *stack) seedTenant(tenantID string, groups []emulator.Group) error {
 	seed := map[string]any{
-		"tenantId": demoTenantID,
+		"tenantId": tenantID,
 		"apps": []map[string]any{{
 			"clientId": demoClientID, "clientSecret": s.clientSecret, "roles": emulator.ReadWriteRoles,
 		}},
-		"groups": demoGroups,
+		"groups": groups,
 	}
 	body, err := json.Marshal(seed)
 	if err != nil {
@@ -127,6 +129,8 @@ func emulatorAdminRequest(url, caFile, method, path string, body []byte) ([]byte
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
 	}
+	// The client lives for one call; its kept-alive connection would not.
+	defer httpClient.CloseIdleConnections()
 	req, err := http.NewRequest(method, url+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
