@@ -51,6 +51,29 @@ func TestMovedAssignmentTakesItsOldTargetOut(t *testing.T) {
 	wantApplied(t, a, adminsGroup, passkeysv1alpha1.AssignmentExclude)
 }
 
+// TestAssignmentMovedToAnUnknownGroupKeepsItsTarget: under Authoritative,
+// an assignment edited to name a group Entra does not have is stalled, and
+// the target it holds stays in Entra instead of being removed as
+// undeclared: the edit is not applied, so nothing it replaces goes.
+func TestAssignmentMovedToAnUnknownGroupKeepsItsTarget(t *testing.T) {
+	f := newTenant(t, func(tenant *passkeysv1alpha1.EntraTenant) {
+		tenant.Spec.Management = passkeysv1alpha1.ManagementAuthoritative
+	})
+	f.profile("staff", passkeysv1alpha1.PasskeyProfileSpec{PasskeyTypes: synced})
+	a := f.assignment("team", passkeysv1alpha1.GroupAssignmentSpec{
+		Target:   passkeysv1alpha1.AssignmentTarget{GroupID: staffGroup},
+		Profiles: []string{"staff"},
+	})
+	waitCondition(t, a, ready, metav1.ConditionTrue, "Succeeded")
+
+	update(t, a, func() { a.Spec.Target = passkeysv1alpha1.AssignmentTarget{GroupName: "Nobody"} })
+	waitCondition(t, a, stalled, metav1.ConditionTrue, "GroupNotFound") // written after the pass's PATCH, if any
+	if _, ok := includeTarget(f.fido2(), staffGroup); !ok {
+		t.Errorf("Entra lost the Staff target while its assignment names an unknown group: %+v", f.fido2().IncludeTargets)
+	}
+	wantApplied(t, a, staffGroup, passkeysv1alpha1.AssignmentInclude)
+}
+
 func update(t *testing.T, obj client.Object, change func()) {
 	t.Helper()
 	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {

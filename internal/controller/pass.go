@@ -115,11 +115,9 @@ func (p *pass) build(ctx context.Context, graph Graph, allowed map[string]bool) 
 			return err
 		}
 		o := p.outcome(manifests.RefOf(obj, policy.KindAssignment))
-		o.groupID = groupID.id
-		if groupID.problem != nil {
-			o.problem = groupID.problem
-			continue
-		}
+		o.groupID, o.problem = groupID.id, groupID.problem
+		// Unresolved, it still goes to Build: the target it holds in Entra
+		// (status.appliedTarget) stays declared until it can move.
 		assignments = append(assignments, manifests.AssignmentSpec(obj, groupID.id, p.tenant))
 	}
 
@@ -129,7 +127,10 @@ func (p *pass) build(ctx context.Context, graph Graph, allowed map[string]bool) 
 	}
 	p.desired = policy.Build(manifests.TenantSpec(p.tenant), profiles, assignments, ids)
 	for ref, problem := range p.desired.Problems() {
-		p.outcome(ref).problem = &problem
+		// The lookup's GroupNotFound says more than Build's GroupNotResolved.
+		if o := p.outcome(ref); o.problem == nil {
+			o.problem = &problem
+		}
 	}
 	for _, d := range p.desired.Profiles {
 		for _, user := range d.UsedBy {
