@@ -43,27 +43,31 @@ func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if *output != "text" && *output != "json" {
 		return exitError, fmt.Errorf("-o %q: use text or json", *output)
 	}
-	docs, problems, err := loadAndValidate(fs, paths, stdin, stdout)
+	set, _, problems, err := loadAndValidate(fs, paths, stdin, stdout)
 	if err != nil {
 		return exitError, err
 	}
 	if problems > 0 {
 		return exitError, fmt.Errorf("%d problems in the manifests; nothing planned", problems)
 	}
+	entraTenant, err := set.Tenant(*tenant)
+	if err != nil {
+		return exitError, err
+	}
 	// Planning one tenant's manifests against another tenant would show a
 	// plan for neither, so a --tenant-id (or AZURE_TENANT_ID) must agree.
-	declared := tenantIDOf(docs, *tenant)
+	declared := entraTenant.Spec.TenantID
 	switch {
 	case conn.tenantID == "":
 		conn.tenantID = declared
-	case declared != "" && !strings.EqualFold(conn.tenantID, declared):
+	case !strings.EqualFold(conn.tenantID, declared):
 		return exitError, fmt.Errorf("the manifests' EntraTenant is for tenant %s, but --tenant-id (or AZURE_TENANT_ID) is %s", declared, conn.tenantID)
 	}
 	client, _, err := conn.client()
 	if err != nil {
 		return exitError, err
 	}
-	plan, err := manifests.PlanTenant(ctx, client, docs, *tenant)
+	plan, err := set.PlanTenant(ctx, client, entraTenant)
 	if err != nil {
 		return exitError, err
 	}
@@ -83,23 +87,6 @@ func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return exitChanges, nil
 	}
 	return exitOK, nil
-}
-
-// tenantIDOf is the tenantID of the EntraTenant the plan is for, so that
-// --tenant-id can be left out.
-func tenantIDOf(docs []manifests.Document, name string) string {
-	for _, d := range docs {
-		if d.Kind != "EntraTenant" {
-			continue
-		}
-		meta, _ := d.Fields["metadata"].(map[string]any)
-		spec, _ := d.Fields["spec"].(map[string]any)
-		if name == "" || meta["name"] == name {
-			id, _ := spec["tenantID"].(string)
-			return id
-		}
-	}
-	return ""
 }
 
 var actionSigns = map[string]string{"create": "+", "update": "~", "remove": "-", "report": "=", "problem": "!"}

@@ -33,35 +33,36 @@ func validateCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) (
 	if err := fs.Parse(args); err != nil {
 		return exitError, err
 	}
-	docs, problems, err := loadAndValidate(fs, paths, stdin, stdout)
+	_, docs, problems, err := loadAndValidate(fs, paths, stdin, stdout)
 	if err != nil {
 		return exitError, err
 	}
 	if problems > 0 {
-		fmt.Fprintf(stderr, "%d problems in %d resources\n", problems, len(docs))
+		fmt.Fprintf(stderr, "%d problems in %d resources\n", problems, docs)
 		return exitError, nil
 	}
-	fmt.Fprintf(stderr, "%d resources valid\n", len(docs))
+	fmt.Fprintf(stderr, "%d resources valid\n", docs)
 	return exitOK, nil
 }
 
 // loadAndValidate reads the -f paths, validates what it read and prints
-// every problem; it returns the documents and how many problems it printed.
-func loadAndValidate(fs *flag.FlagSet, paths []string, stdin io.Reader, stdout io.Writer) ([]manifests.Document, int, error) {
+// every problem; it returns the resources admitted, how many documents it
+// read and how many problems it printed.
+func loadAndValidate(fs *flag.FlagSet, paths []string, stdin io.Reader, stdout io.Writer) (set *manifests.Set, docs, problems int, err error) {
 	if len(paths) == 0 {
 		fs.Usage()
-		return nil, 0, errors.New("-f is required")
+		return nil, 0, 0, errors.New("-f is required")
 	}
-	docs, err := manifests.Load(paths, stdin)
+	loaded, err := manifests.Load(paths, stdin)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	problems, err := manifests.Validate(docs)
+	set, found, err := manifests.Validate(loaded)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	for _, p := range problems {
+	for _, p := range found {
 		fmt.Fprintln(stdout, p)
 	}
-	return docs, len(problems), nil
+	return set, len(loaded), len(found), nil
 }

@@ -45,20 +45,12 @@ func (p Plan) Problems() bool {
 	return false
 }
 
-// PlanTenant computes what applying docs would change in the tenant that
-// the EntraTenant named tenant (the only one in docs when "") describes,
-// reading the tenant through c and deciding exactly as the operator does:
-// the same Build, Merge (Merge or Authoritative) and Diff. The documents
-// must have passed Validate.
-func PlanTenant(ctx context.Context, c *entra.Client, docs []Document, tenant string) (Plan, error) {
-	set, err := admitted(docs)
-	if err != nil {
-		return Plan{}, err
-	}
-	t, err := set.pick(tenant)
-	if err != nil {
-		return Plan{}, err
-	}
+// PlanTenant computes what applying the set would change in the tenant t
+// (one of the set's, from Tenant) describes, reading the tenant through c
+// and deciding exactly as the operator does: the same Build, Merge (Merge
+// or Authoritative) and Diff. The set must come from a Validate that found
+// no problems.
+func (s *Set) PlanTenant(ctx context.Context, c *entra.Client, t *passkeysv1alpha1.EntraTenant) (Plan, error) {
 	cfg, err := c.GetFido2(ctx)
 	if err != nil {
 		return Plan{}, err
@@ -67,13 +59,13 @@ func PlanTenant(ctx context.Context, c *entra.Client, docs []Document, tenant st
 
 	plan := Plan{Tenant: t.Name, TenantID: t.Spec.TenantID}
 	var profiles []policy.ProfileSpec
-	for _, p := range set.profiles {
+	for _, p := range s.profiles {
 		if p.Spec.TenantRef == t.Name {
 			profiles = append(profiles, ProfileSpec(p, t))
 		}
 	}
 	var assignments []policy.AssignmentSpec
-	for _, a := range set.assignments {
+	for _, a := range s.assignments {
 		if a.Spec.TenantRef != t.Name {
 			continue
 		}
@@ -162,25 +154,8 @@ func groupID(ctx context.Context, c *entra.Client, t passkeysv1alpha1.Assignment
 	return id, problem, nil
 }
 
-// admitted types the documents, with their CRD defaults applied.
-func admitted(docs []Document) (*resourceSet, error) {
-	adm, err := newAdmission()
-	if err != nil {
-		return nil, err
-	}
-	set := &resourceSet{tenants: map[string]*passkeysv1alpha1.EntraTenant{}, sources: map[policy.Ref]Document{}}
-	for _, d := range docs {
-		if errs, _ := adm.check(d.Kind, d.Fields); len(errs) > 0 {
-			return nil, fmt.Errorf("%s: %s: %w (run passkeyctl validate)", d.Source, d.Name(), errs.ToAggregate())
-		}
-		if err := set.add(d); err != nil {
-			return nil, err
-		}
-	}
-	return set, nil
-}
-
-func (s *resourceSet) pick(name string) (*passkeysv1alpha1.EntraTenant, error) {
+// Tenant is the EntraTenant named name, or the only one when name is "".
+func (s *Set) Tenant(name string) (*passkeysv1alpha1.EntraTenant, error) {
 	if name != "" {
 		if t, ok := s.tenants[name]; ok {
 			return t, nil

@@ -32,14 +32,16 @@ func (p Problem) String() string {
 // of them together as the operator would build them (references resolve,
 // at most three profiles per tenant, one default profile, no two resources
 // claiming one profile name or target). Group names cannot be resolved
-// offline, so each distinct name stands for a distinct group.
-func Validate(docs []Document) ([]Problem, error) {
+// offline, so each distinct name stands for a distinct group. The set holds
+// the documents admitted, typed and with their CRD defaults; when there are
+// no problems, all of them.
+func Validate(docs []Document) (*Set, []Problem, error) {
 	adm, err := newAdmission()
 	if err != nil {
-		return nil, fmt.Errorf("loading the CRDs: %w", err)
+		return nil, nil, fmt.Errorf("loading the CRDs: %w", err)
 	}
 	var problems []Problem
-	set := resourceSet{tenants: map[string]*passkeysv1alpha1.EntraTenant{}, sources: map[policy.Ref]Document{}}
+	set := &Set{tenants: map[string]*passkeysv1alpha1.EntraTenant{}, sources: map[policy.Ref]Document{}}
 	for _, d := range docs {
 		errs, known := adm.check(d.Kind, d.Fields)
 		if !known {
@@ -59,11 +61,11 @@ func Validate(docs []Document) ([]Problem, error) {
 			}
 		}
 	}
-	return append(problems, set.crossCheck()...), nil
+	return set, append(problems, set.crossCheck()...), nil
 }
 
-// resourceSet is the admitted resources, typed.
-type resourceSet struct {
+// Set is the admitted resources, typed.
+type Set struct {
 	tenants     map[string]*passkeysv1alpha1.EntraTenant
 	profiles    []*passkeysv1alpha1.PasskeyProfile
 	assignments []*passkeysv1alpha1.GroupAssignment
@@ -73,7 +75,7 @@ type resourceSet struct {
 // add types an admitted document. A second document for the same object
 // is refused: kubectl apply would keep only the last one and kustomize
 // refuses the set, so one of the two is a mistake.
-func (s *resourceSet) add(d Document) error {
+func (s *Set) add(d Document) error {
 	var obj client.Object
 	var kind string
 	switch d.Kind {
@@ -114,7 +116,7 @@ func (e *duplicateError) Error() string {
 
 // crossCheck builds each tenant's desired policy as the operator does and
 // reports the problems that need a change to a resource.
-func (s *resourceSet) crossCheck() []Problem {
+func (s *Set) crossCheck() []Problem {
 	tenants := map[string]bool{}
 	for _, p := range s.profiles {
 		tenants[p.Spec.TenantRef] = true
@@ -137,7 +139,7 @@ func (s *resourceSet) crossCheck() []Problem {
 // offlineDefaultProfile stands for the default profile every tenant has.
 const offlineDefaultProfile = "00000000-0000-0000-0000-000000000001"
 
-func (s *resourceSet) checkTenant(name string) []Problem {
+func (s *Set) checkTenant(name string) []Problem {
 	var problems []Problem
 	report := func(ref policy.Ref, field, message string) {
 		problems = append(problems, Problem{s.sources[ref].Source, ref.String(), field, message})
@@ -176,16 +178,8 @@ func (s *resourceSet) checkTenant(name string) []Problem {
 	ids := policy.AssignProfileIDs(profiles, observed, uuid.NewString)
 	desired := policy.Build(TenantSpec(orStub(tenant, name)), profiles, assignments, ids)
 	found := desired.Problems()
-	refs := make([]policy.Ref, 0, len(found))
-	for ref := range found {
-		refs = append(refs, ref)
-	}
-	sort.Slice(refs, func(i, j int) bool { return refs[i].String() < refs[j].String() })
-	for _, ref := range refs {
+	for _, ref := range sortedRefs(found) {
 		p := found[ref]
-		if p.Reason == policy.ReasonGroupNotResolved {
-			continue
-		}
 		field := "spec"
 		if p.Reason == policy.ReasonProfileNotFound || p.Reason == policy.ReasonProfileNotReady {
 			field = "spec.profiles"

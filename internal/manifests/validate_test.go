@@ -124,7 +124,7 @@ func TestValidate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			problems, err := Validate(docs)
+			_, problems, err := Validate(docs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,7 +152,7 @@ func TestLoadNamesFileAndDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	problems, err := Validate(docs)
+	_, problems, err := Validate(docs)
 	if err != nil {
 		t.Fatal(err)
 	}
