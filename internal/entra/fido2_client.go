@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -154,14 +153,15 @@ func withBoundedRetries(middleware []khttp.Middleware) []khttp.Middleware {
 	return out
 }
 
-// nextRetryDelay is the wait the retry handler will choose before retry
-// number attempt: Retry-After when the response has one, else
-// retryDelaySeconds to the power of attempt.
+// nextRetryDelay is the longest wait the retry handler may choose before
+// retry number attempt: Retry-After when the response has one, else
+// kiota-http-go's exponentialBackOffDelay, retryDelaySeconds doubled per
+// attempt (3, 6, 12 s) plus a jitter of up to a second, counted in full.
 func nextRetryDelay(resp *http.Response, attempt int) time.Duration {
 	if d := parseRetryAfter(resp.Header.Get("Retry-After")); d > 0 {
 		return d
 	}
-	return time.Duration(math.Pow(retryDelaySeconds, float64(attempt))) * time.Second
+	return time.Duration(retryDelaySeconds<<(attempt-1))*time.Second + time.Second
 }
 
 // GetFido2Configuration reads the tenant's passkey (FIDO2) policy.
