@@ -302,6 +302,14 @@ func TestBuildAssignmentProblems(t *testing.T) {
 		want:    map[Ref]string{assignmentRef("a"): ReasonConflict, assignmentRef("b"): ""},
 		mention: "GroupAssignment team/b",
 	}, {
+		name: "same age: one moved onto the target is no incumbent of it",
+		assignments: []AssignmentSpec{
+			assignmentSpec("b", 0, gid(1), []string{"strict"}, func(s *AssignmentSpec) { s.Applied = &AppliedTarget{GroupID: gid(1)} }),
+			assignmentSpec("a", 0, gid(1), []string{"strict"}, func(s *AssignmentSpec) { s.Applied = &AppliedTarget{GroupID: gid(2)} }),
+		},
+		want:    map[Ref]string{assignmentRef("a"): ReasonConflict, assignmentRef("b"): ""},
+		mention: "GroupAssignment team/b",
+	}, {
 		name: "same all users: the older wins",
 		assignments: []AssignmentSpec{
 			assignmentSpec("young", 1, AllUsers, []string{"strict"}),

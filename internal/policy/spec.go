@@ -3,6 +3,7 @@ package policy
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -161,9 +162,13 @@ func (s ProfileSpec) age() (time.Time, Ref)    { return s.CreatedAt, s.Ref }
 func (s AssignmentSpec) age() (time.Time, Ref) { return s.CreatedAt, s.Ref }
 
 // incumbent says whether an earlier pass already wrote the resource to
-// Entra: it holds a profile id, or a target.
-func (s ProfileSpec) incumbent() bool    { return s.KnownID != "" }
-func (s AssignmentSpec) incumbent() bool { return s.Applied != nil }
+// Entra as it is declared now: it holds a profile id (its identity, whatever
+// its name), or the very target it declares (one that held another target
+// and was moved is a newcomer to this one).
+func (s ProfileSpec) incumbent() bool { return s.KnownID != "" }
+func (s AssignmentSpec) incumbent() bool {
+	return s.Applied != nil && strings.EqualFold(s.Applied.GroupID, s.GroupID) && s.Applied.Exclude == s.Exclude
+}
 
 type aged interface {
 	age() (time.Time, Ref)
