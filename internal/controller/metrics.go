@@ -143,18 +143,17 @@ func (m *Metrics) recordPass(p *pass) {
 	m.resyncInterval.WithLabelValues(tenant).Set(resyncInterval(p.tenant).Seconds())
 	m.suspended.WithLabelValues(tenant).Set(boolValue(p.suspended))
 
+	// One failing reason at a time, the one Ready shows now; none after a
+	// success, or while suspended (neither a success nor an error: nothing
+	// was tried).
+	m.failing.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 	switch {
 	case p.suspended:
-		// Neither a success nor an error: nothing was tried.
-		m.failing.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 	case p.err != nil:
 		reason := classify(p.err).reason
 		m.reconcileErrors.WithLabelValues(tenant, reason).Inc()
-		// One reason at a time: the one Ready shows now.
-		m.failing.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 		m.failing.WithLabelValues(tenant, reason).Set(1)
 	default:
-		m.failing.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 		m.lastSync.WithLabelValues(tenant).Set(float64(p.r.now().UnixNano()) / 1e9)
 	}
 }

@@ -22,7 +22,8 @@ type Document struct {
 	// is standard input).
 	Source string
 	Kind   string
-	// Fields is the object as decoded, before any default.
+	// Fields is the object as decoded; Validate prunes unknown fields from
+	// it and applies the CRD defaults in place.
 	Fields map[string]any
 }
 
