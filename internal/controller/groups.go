@@ -34,11 +34,8 @@ type groupEntry struct {
 // is looked up in Entra (Group.Read.All), cached for the resync interval.
 func (r *TenantReconciler) resolveGroup(ctx context.Context, graph Graph, tenant *passkeysv1alpha1.EntraTenant, a *passkeysv1alpha1.GroupAssignment) (resolvedGroup, error) {
 	target := a.Spec.Target
-	switch {
-	case target.GroupID != "":
-		return resolvedGroup{id: target.GroupID}, nil
-	case target.AllUsers != nil && *target.AllUsers:
-		return resolvedGroup{id: policy.AllUsers}, nil
+	if id, ok := manifests.TargetID(target); ok {
+		return resolvedGroup{id: id}, nil
 	}
 	key := tenant.Name + "\x00" + target.GroupName
 	interval := r.resyncAfter(tenant)

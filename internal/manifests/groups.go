@@ -3,9 +3,22 @@ package manifests
 import (
 	"fmt"
 
+	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
 	"github.com/passkey-operator/passkey-operator/internal/policy"
 )
+
+// TargetID is the group id a target names without a lookup: its groupID,
+// or policy.AllUsers; false when it names its group by display name.
+func TargetID(t passkeysv1alpha1.AssignmentTarget) (string, bool) {
+	switch {
+	case t.GroupID != "":
+		return t.GroupID, true
+	case t.AllUsers != nil && *t.AllUsers:
+		return policy.AllUsers, true
+	}
+	return "", false
+}
 
 // GroupByName picks the group a GroupAssignment's groupName means from the
 // groups Graph found with that display name: exactly one, or a problem.

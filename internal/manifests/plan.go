@@ -140,11 +140,8 @@ func sortedRefs[V any](m map[policy.Ref]V) []policy.Ref {
 // groupID resolves a target as the operator does: a group id or all users
 // as written, a display name through Graph.
 func groupID(ctx context.Context, c *entra.Client, t passkeysv1alpha1.AssignmentTarget, tenantID string) (string, *policy.Problem, error) {
-	switch {
-	case t.GroupID != "":
-		return t.GroupID, nil, nil
-	case t.AllUsers != nil && *t.AllUsers:
-		return policy.AllUsers, nil, nil
+	if id, ok := TargetID(t); ok {
+		return id, nil, nil
 	}
 	groups, err := c.GroupsByDisplayName(ctx, t.GroupName)
 	if err != nil {

@@ -202,12 +202,8 @@ func orStub(tenant *passkeysv1alpha1.EntraTenant, name string) *passkeysv1alpha1
 // name becomes an id of its own, the same for the same name, so that two
 // assignments naming one group still conflict.
 func offlineGroupID(t passkeysv1alpha1.AssignmentTarget) string {
-	switch {
-	case t.GroupID != "":
-		return t.GroupID
-	case t.AllUsers != nil && *t.AllUsers:
-		return policy.AllUsers
-	default:
-		return uuid.NewSHA1(uuid.NameSpaceOID, []byte(strings.ToLower(t.GroupName))).String()
+	if id, ok := TargetID(t); ok {
+		return id
 	}
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(strings.ToLower(t.GroupName))).String()
 }
