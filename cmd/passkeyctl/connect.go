@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 
+	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
 )
 
@@ -41,6 +42,16 @@ func (c *connection) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.authorityHost, "authority-host", getenv("AZURE_AUTHORITY_HOST"), "sign-in endpoint of a custom cloud (default $AZURE_AUTHORITY_HOST)")
 	fs.StringVar(&c.graphURL, "graph-endpoint", "", "Microsoft Graph endpoint of a custom cloud")
 	fs.StringVar(&c.caFile, "ca-file", "", "PEM file of extra certificate authorities to trust (a private cloud, the entra-emulator)")
+}
+
+// cloudFrom takes the cloud an EntraTenant declares, as the operator
+// would, unless --cloud, --authority-host, --graph-endpoint or
+// AZURE_AUTHORITY_HOST says otherwise.
+func (c *connection) cloudFrom(cloud *passkeysv1alpha1.Cloud) {
+	if cloud == nil || c.cloud != "" || c.authorityHost != "" || c.graphURL != "" {
+		return
+	}
+	c.cloud, c.authorityHost, c.graphURL = string(cloud.Name), cloud.AuthorityHost, cloud.GraphEndpoint
 }
 
 // credentialType is --credential, or the first credential whose

@@ -17,7 +17,8 @@ tenant their EntraTenant names, deciding exactly as the operator does:
 under management Merge only what the manifests declare, under Authoritative
 also removing what they do not. It reads the tenant (one GET, plus a group
 lookup per groupName) and changes nothing. The tenant is the EntraTenant's
-spec.tenantID; --tenant-id, when given, must be the same.
+spec.tenantID; --tenant-id, when given, must be the same. Its spec.cloud is
+the cloud unless --cloud, --authority-host or --graph-endpoint name one.
 
 Exit code: 0 when applying would change nothing, 2 when it would (as
 terraform plan -detailed-exitcode), 1 on an error or when the operator would
@@ -63,6 +64,7 @@ func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	case !strings.EqualFold(conn.tenantID, declared):
 		return exitError, fmt.Errorf("the manifests' EntraTenant is for tenant %s, but --tenant-id (or AZURE_TENANT_ID) is %s", declared, conn.tenantID)
 	}
+	conn.cloudFrom(entraTenant.Spec.Cloud)
 	client, _, err := conn.client()
 	if err != nil {
 		return exitError, err

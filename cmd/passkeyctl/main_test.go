@@ -262,6 +262,24 @@ func TestDiffTenantID(t *testing.T) {
 	}
 }
 
+// The cloud comes from the manifests' EntraTenant, as for the operator:
+// the export names the emulator as a Custom cloud, so diff needs no
+// endpoint flags to reach it.
+func TestDiffTakesTheCloudFromTheEntraTenant(t *testing.T) {
+	tn := newTenant(t)
+	manifest := tn.export(t)
+	var flags []string
+	for i := 0; i < len(tn.flags); i += 2 {
+		if name := tn.flags[i]; name != "--authority-host" && name != "--graph-endpoint" {
+			flags = append(flags, tn.flags[i:i+2]...)
+		}
+	}
+	code, out, errOut := tn.run(t, manifest, append([]string{"diff", "-f", "-"}, flags...)...)
+	if want := "Tenant contoso (" + tenantID + "): no changes.\n"; code != exitOK || out != want {
+		t.Errorf("diff without endpoint flags exited %d: %q%s, want 0 and %q", code, out, errOut, want)
+	}
+}
+
 func TestDiffJSON(t *testing.T) {
 	tn := newTenant(t)
 	manifest := strings.Replace(tn.export(t), "  target:\n    groupID: "+staff, "  registrationRequired: true\n  target:\n    groupID: "+staff, 1)
