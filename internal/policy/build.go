@@ -265,7 +265,7 @@ func buildAssignments(specs []AssignmentSpec, profiles []DesiredProfile) []Desir
 func buildAssignment(spec AssignmentSpec, profiles map[Ref]DesiredProfile, owners map[targetKey]Ref) DesiredAssignment {
 	d := DesiredAssignment{Spec: spec, Target: Target{ID: spec.GroupID}}
 	if spec.GroupID == "" {
-		d.Problem = problemPtr(ReasonGroupNotResolved, "the target group is not resolved yet")
+		d.Problem = cmp.Or(spec.GroupProblem, problemPtr(ReasonGroupNotResolved, "the target group is not resolved yet"))
 		return d
 	}
 	key := targetKey{exclude: spec.Exclude, id: strings.ToLower(spec.GroupID)}

@@ -22,6 +22,9 @@ type MergeReport struct {
 	Kept []KeptProfile
 	// Removed describes each profile and target taken out, for events.
 	Removed []string
+	// Written are the resources whose slice the merged document changes:
+	// not those refused, waiting, or already as declared.
+	Written map[Ref]bool
 }
 
 // KeptProfile is a profile that stays in Entra although its resource is
@@ -91,7 +94,7 @@ func newMerge(observed Policy, desired Desired, refused map[Ref]bool) *merge {
 		refused: refused,
 		byID:    map[string]DesiredProfile{},
 		doc:     observed.Clone(),
-		report:  MergeReport{Problems: map[Ref]Problem{}},
+		report:  MergeReport{Problems: map[Ref]Problem{}, Written: map[Ref]bool{}},
 	}
 	for _, d := range desired.Profiles {
 		if d.Problem == nil && d.Profile.ID != "" {
@@ -129,11 +132,13 @@ func (m *merge) mergeMethod() {
 	}
 	if t.Spec.MethodState != "" && !strings.EqualFold(t.Spec.MethodState, m.doc.State) {
 		m.doc.State = t.Spec.MethodState
+		m.report.Written[t.Spec.Ref] = true
 	}
 	want, got := t.Spec.SelfServiceRegistration, m.doc.SelfServiceRegistration
 	if want != nil && (got == nil || *want != *got) {
 		v := *want
 		m.doc.SelfServiceRegistration = &v
+		m.report.Written[t.Spec.Ref] = true
 	}
 }
 
@@ -151,8 +156,10 @@ func (m *merge) writeProfiles() {
 		case i < 0:
 			m.doc.Profiles = append(m.doc.Profiles, d.Profile.clone())
 			m.added = append(m.added, d.Spec.Ref)
+			m.report.Written[d.Spec.Ref] = true
 		case len(profileDrift(d.Profile, m.doc.Profiles[i])) > 0:
 			m.doc.Profiles[i] = applyProfile(d.Profile, m.doc.Profiles[i])
+			m.report.Written[d.Spec.Ref] = true
 		}
 	}
 }
@@ -217,6 +224,7 @@ func (m *merge) mergeTargets(list []Target, exclude bool, available idSet) []Tar
 		}
 		if m.ready(d, available) {
 			out = append(out, d.Target.clone())
+			m.report.Written[d.Spec.Ref] = true
 		}
 	}
 	return out
@@ -273,6 +281,7 @@ func (m *merge) writeTarget(d DesiredAssignment, got Target, available idSet) Ta
 	if len(targetDrift(d.Target, got, nil)) == 0 || !m.ready(d, available) {
 		return got
 	}
+	m.report.Written[d.Spec.Ref] = true
 	out := got.clone()
 	out.IsRegistrationRequired = d.Target.IsRegistrationRequired
 	out.AllowedPasskeyProfiles = slices.Clone(d.Target.AllowedPasskeyProfiles)

@@ -5,16 +5,14 @@
 //
 // Everything here is a pure function over plain structs: no Kubernetes, no
 // HTTP, no clock, no randomness (new profile ids come from an injected
-// function). The controller converts resources to the input types in spec.go
-// and the Graph model to and from Policy.
+// function). internal/specs converts resources to the input types in
+// spec.go, and internal/entra the Graph model to and from Policy.
 //
-// A pass runs, in order:
+// Decide is a pass's whole decision, shared by the operator and passkeyctl:
 //
-//	ids := AssignProfileIDs(profiles, observed, newGUID) // write new ids to status first
-//	desired := Build(tenant, profiles, assignments, ids)
-//	drift := Diff(desired, observed)
-//	next, report := Merge(observed, desired)           // PATCH next if report.Changed
-//	moved := MatchByName(desired, readBack)             // ids Entra changed
+//	decision := Decide(observed, declared, newGUID) // AssignProfileIDs, Build, Diff, Merge
+//	// record decision.IDs; PATCH decision.Send if not nil; read it back
+//	confirmed := decision.Confirm(readBack)         // drift left, corrected, ids Entra changed
 package policy
 
 import (

@@ -83,6 +83,9 @@ type AssignmentSpec struct {
 	// GroupID is the resolved target: a group object id, or AllUsers.
 	// "" means the controller could not resolve it (yet).
 	GroupID string
+	// GroupProblem says why GroupID is "" when the lookup found no group or
+	// several (GroupNotFound, GroupNameAmbiguous); nil while not looked up.
+	GroupProblem *Problem
 	// Profiles are names of PasskeyProfiles in Ref.Namespace.
 	Profiles             []string
 	RegistrationRequired bool
