@@ -2,6 +2,10 @@ package controller
 
 import (
 	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
@@ -32,4 +36,34 @@ func tenantConfig(tenant *passkeysv1alpha1.EntraTenant, secret []byte) entra.Ten
 		cfg.GraphEndpoint = c.GraphEndpoint
 	}
 	return cfg
+}
+
+// connect reads the credential Secret (if the credential type uses one) and
+// returns the tenant's Graph client.
+func (r *TenantReconciler) connect(ctx context.Context, tenant *passkeysv1alpha1.EntraTenant) (Graph, error) {
+	var secret []byte
+	if ref := tenant.Spec.Credentials.SecretRef; ref != nil {
+		var err error
+		if secret, err = r.readSecret(ctx, ref); err != nil {
+			return nil, err
+		}
+	}
+	graph, err := r.Connect(ctx, tenant, secret)
+	if err != nil {
+		return nil, &credentialsError{err: err}
+	}
+	return graph, nil
+}
+
+// readSecret reads the credential Secret's key straight from the API server.
+func (r *TenantReconciler) readSecret(ctx context.Context, ref *passkeysv1alpha1.SecretKeyRef) ([]byte, error) {
+	var secret corev1.Secret
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, &secret); err != nil {
+		return nil, &credentialsError{err: fmt.Errorf("reading Secret %s/%s: %w", ref.Namespace, ref.Name, err)}
+	}
+	value, ok := secret.Data[ref.Key]
+	if !ok || len(value) == 0 {
+		return nil, &credentialsError{err: fmt.Errorf("secret %s/%s has no key %q", ref.Namespace, ref.Name, ref.Key)}
+	}
+	return value, nil
 }

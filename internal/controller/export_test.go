@@ -124,15 +124,7 @@ func TestExportRoundTrips(t *testing.T) {
 }
 
 func statusOfObject(obj client.Object) passkeysv1alpha1.SyncStatus {
-	switch o := obj.(type) {
-	case *passkeysv1alpha1.EntraTenant:
-		return o.Status.SyncStatus
-	case *passkeysv1alpha1.PasskeyProfile:
-		return o.Status.SyncStatus
-	case *passkeysv1alpha1.GroupAssignment:
-		return o.Status.SyncStatus
-	}
-	return passkeysv1alpha1.SyncStatus{}
+	return *obj.(passkeysv1alpha1.Object).SyncStatus()
 }
 
 func conditionText(c *metav1.Condition) string {

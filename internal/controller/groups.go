@@ -2,20 +2,13 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
-	"github.com/passkey-operator/passkey-operator/internal/manifests"
-	"github.com/passkey-operator/passkey-operator/internal/policy"
+	"github.com/passkey-operator/passkey-operator/internal/entra"
+	"github.com/passkey-operator/passkey-operator/internal/specs"
 )
-
-// resolvedGroup is a target's group id, or why there is none.
-type resolvedGroup struct {
-	id      string
-	problem *policy.Problem
-}
 
 // groupCache remembers display-name lookups per tenant for one resync
 // interval, so a steady state costs no group requests beyond the GET budget
@@ -26,37 +19,42 @@ type groupCache struct {
 }
 
 type groupEntry struct {
-	group   resolvedGroup
+	groups  []entra.Group
 	fetched time.Time
 }
 
-// resolveGroup returns the group id an assignment targets; a display name
-// is looked up in Entra (Group.Read.All), cached for the resync interval.
-func (r *TenantReconciler) resolveGroup(ctx context.Context, graph Graph, tenant *passkeysv1alpha1.EntraTenant, a *passkeysv1alpha1.GroupAssignment) (resolvedGroup, error) {
-	target := a.Spec.Target
-	if id, ok := manifests.TargetID(target); ok {
-		return resolvedGroup{id: id}, nil
-	}
-	key := tenant.Name + "\x00" + target.GroupName
-	interval := r.resyncAfter(tenant)
-	r.groups.mu.Lock()
-	entry, ok := r.groups.entries[key]
-	r.groups.mu.Unlock()
-	if ok && r.now().Sub(entry.fetched) < interval {
-		return entry.group, nil
+// groupsOf returns the tenant's group lookups: Graph's, through the cache.
+func (r *TenantReconciler) groupsOf(tenant *passkeysv1alpha1.EntraTenant, graph Graph) specs.Groups {
+	return cachedGroups{r: r, tenant: tenant, graph: graph}
+}
+
+// cachedGroups looks groups up by display name (Group.Read.All) in one
+// tenant, remembering each answer for the tenant's resync interval.
+type cachedGroups struct {
+	r      *TenantReconciler
+	tenant *passkeysv1alpha1.EntraTenant
+	graph  Graph
+}
+
+func (c cachedGroups) GroupsByDisplayName(ctx context.Context, name string) ([]entra.Group, error) {
+	cache := &c.r.groups
+	key := c.tenant.Name + "\x00" + name
+	cache.mu.Lock()
+	entry, ok := cache.entries[key]
+	cache.mu.Unlock()
+	if ok && c.r.now().Sub(entry.fetched) < c.r.resyncAfter(c.tenant) {
+		return entry.groups, nil
 	}
 
-	groups, err := graph.GroupsByDisplayName(ctx, target.GroupName)
+	groups, err := c.graph.GroupsByDisplayName(ctx, name)
 	if err != nil {
-		return resolvedGroup{}, fmt.Errorf("looking up group %q: %w", target.GroupName, err)
+		return nil, err
 	}
-	var group resolvedGroup
-	group.id, group.problem = manifests.GroupByName(groups, target.GroupName, tenant.Spec.TenantID)
-	r.groups.mu.Lock()
-	if r.groups.entries == nil {
-		r.groups.entries = map[string]groupEntry{}
+	cache.mu.Lock()
+	if cache.entries == nil {
+		cache.entries = map[string]groupEntry{}
 	}
-	r.groups.entries[key] = groupEntry{group: group, fetched: r.now()}
-	r.groups.mu.Unlock()
-	return group, nil
+	cache.entries[key] = groupEntry{groups: groups, fetched: c.r.now()}
+	cache.mu.Unlock()
+	return groups, nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
@@ -139,8 +138,12 @@ func (m *Metrics) recordPass(p *pass) {
 		return
 	}
 	tenant := p.tenant.Name
-	m.recordDrift(tenant, append(p.res.objects(), p.tenant))
-	m.resyncInterval.WithLabelValues(tenant).Set(resyncInterval(p.tenant).Seconds())
+	objects := []passkeysv1alpha1.Object{p.tenant}
+	for _, o := range p.res.objects() {
+		objects = append(objects, o)
+	}
+	m.recordDrift(tenant, objects)
+	m.resyncInterval.WithLabelValues(tenant).Set(p.tenant.GetResyncInterval().Seconds())
 	m.suspended.WithLabelValues(tenant).Set(boolValue(p.suspended))
 
 	// One failing reason at a time, the one Ready shows now; none after a
@@ -161,14 +164,14 @@ func (m *Metrics) recordPass(p *pass) {
 // recordDrift sets the tenant's drift gauges from the resources'
 // conditions, so they agree with the Drifted column of kubectl get whatever
 // the pass did, and drops the series of resources that are gone.
-func (m *Metrics) recordDrift(tenant string, objects []client.Object) {
+func (m *Metrics) recordDrift(tenant string, objects []passkeysv1alpha1.Object) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	seen := map[resourceLabels]bool{}
 	total := 0
 	for _, obj := range objects {
-		drifted := meta.IsStatusConditionTrue(statusOf(obj).Conditions, passkeysv1alpha1.ConditionDrifted)
-		key := resourceLabels{kind: kindOf(obj), namespace: obj.GetNamespace(), name: obj.GetName()}
+		drifted := meta.IsStatusConditionTrue(obj.GetConditions(), passkeysv1alpha1.ConditionDrifted)
+		key := resourceLabels{kind: obj.ResourceKind(), namespace: obj.GetNamespace(), name: obj.GetName()}
 		seen[key] = true
 		m.resourceDrifted.WithLabelValues(tenant, key.kind, key.namespace, key.name).Set(boolValue(drifted))
 		if drifted {

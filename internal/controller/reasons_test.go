@@ -21,7 +21,7 @@ import (
 func TestReadmeExplainsEveryReason(t *testing.T) {
 	root := testenv.RepoRoot()
 	want := map[string]bool{}
-	for _, r := range reasonConstants(t, filepath.Join(root, "internal", "controller", "inputs.go"), "") {
+	for _, r := range reasonConstants(t, filepath.Join(root, "internal", "controller", "reasons.go"), "") {
 		want[r] = true
 	}
 	// The policy package's Entra-rule reasons describe a whole document

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -52,9 +50,10 @@ type TenantReconciler struct {
 }
 
 // Reconcile runs one pass for a tenant, in a fixed order of early returns:
-// gone → suspended → credentials → Graph → statuses.
-func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	log := ctrl.LoggerFrom(ctx)
+// gone → suspended → credentials → read → decide → write. Whatever happens,
+// the deferred writer records the outcome in every status and the metrics,
+// and its error is returned with the pass's.
+func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	tenant := &passkeysv1alpha1.EntraTenant{}
 	if err := r.Get(ctx, req.NamespacedName, tenant); err != nil {
 		if client.IgnoreNotFound(err) != nil {
@@ -72,16 +71,14 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 
 	p := r.newPass(tenant, res)
 	defer func() {
-		if err := p.writeStatuses(ctx); err != nil {
-			log.Error(err, "writing status")
-		}
+		err = errors.Join(err, p.writeStatuses(ctx))
+		r.Metrics.recordPass(p)
 	}()
 
 	if tenant.Spec.Suspend {
-		p.suspendAll()
+		p.suspended = true
 		return ctrl.Result{}, nil
 	}
-
 	graph, err := r.connect(ctx, tenant)
 	if err != nil {
 		return p.failAll(err)
@@ -94,11 +91,10 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil {
 		return p.failAll(err)
 	}
-	p.observe(entra.ToPolicy(observed))
-	if err := p.build(ctx, graph, allowed); err != nil {
+	if err := p.decide(ctx, r.groupsOf(tenant, graph), allowed, entra.ToPolicy(observed)); err != nil {
 		return p.failAll(err)
 	}
-	if err := p.apply(ctx, graph); err != nil {
+	if err := p.write(ctx, graph); err != nil {
 		return p.failAll(err)
 	}
 	if err := p.releaseDeleted(ctx); err != nil {
@@ -110,16 +106,8 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // resyncAfter is the resync interval plus up to 10% jitter, so tenants
 // created together do not poll Graph in lockstep.
 func (r *TenantReconciler) resyncAfter(tenant *passkeysv1alpha1.EntraTenant) time.Duration {
-	interval := resyncInterval(tenant)
+	interval := tenant.GetResyncInterval()
 	return interval + time.Duration(rand.Int64N(int64(interval/10)+1))
-}
-
-// resyncInterval is spec.resyncInterval, 10 minutes when unset.
-func resyncInterval(tenant *passkeysv1alpha1.EntraTenant) time.Duration {
-	if tenant.Spec.ResyncInterval != nil {
-		return tenant.Spec.ResyncInterval.Duration
-	}
-	return 10 * time.Minute
 }
 
 func (r *TenantReconciler) now() time.Time {
@@ -134,23 +122,6 @@ func (r *TenantReconciler) newID() string {
 		return r.NewID()
 	}
 	return uuid.NewString()
-}
-
-// connect reads the credential Secret (if the credential type uses one) and
-// returns the tenant's Graph client.
-func (r *TenantReconciler) connect(ctx context.Context, tenant *passkeysv1alpha1.EntraTenant) (Graph, error) {
-	var secret []byte
-	if ref := tenant.Spec.Credentials.SecretRef; ref != nil {
-		var err error
-		if secret, err = r.readSecret(ctx, ref); err != nil {
-			return nil, err
-		}
-	}
-	graph, err := r.Connect(ctx, tenant, secret)
-	if err != nil {
-		return nil, &credentialsError{err: err}
-	}
-	return graph, nil
 }
 
 // addFinalizers makes sure no resource can vanish before the pass has
@@ -184,8 +155,8 @@ func (r *TenantReconciler) tenantGone(ctx context.Context, name string) error {
 			}
 			continue
 		}
-		before := o.DeepCopyObject().(client.Object)
-		stall(statusOf(o), o.GetGeneration(), ReasonTenantNotFound, fmt.Sprintf("EntraTenant %q does not exist; create it or fix spec.tenantRef", name))
+		before := o.DeepCopyObject().(passkeysv1alpha1.Object)
+		stall(o.SyncStatus(), o.GetGeneration(), ReasonTenantNotFound, fmt.Sprintf("EntraTenant %q does not exist; create it or fix spec.tenantRef", name))
 		if err := r.patchStatus(ctx, o, before, false); err != nil {
 			return err
 		}
@@ -203,21 +174,4 @@ func (r *TenantReconciler) removeFinalizer(ctx context.Context, o client.Object)
 		return fmt.Errorf("removing finalizer from %s/%s: %w", o.GetNamespace(), o.GetName(), err)
 	}
 	return nil
-}
-
-// credentialsError marks a failure to build the Graph client itself.
-type credentialsError struct{ err error }
-
-func (e *credentialsError) Error() string { return "credentials: " + e.err.Error() }
-func (e *credentialsError) Unwrap() error { return e.err }
-
-func isCredentialsError(err error) bool {
-	var c *credentialsError
-	return errors.As(err, &c)
-}
-
-func setCondition(s *passkeysv1alpha1.SyncStatus, generation int64, condition string, status metav1.ConditionStatus, reason, message string) {
-	meta.SetStatusCondition(&s.Conditions, metav1.Condition{
-		Type: condition, Status: status, Reason: reason, Message: message, ObservedGeneration: generation,
-	})
 }

@@ -51,14 +51,13 @@ const finalizer = "passkeys.entraops.dev/finalizer"
 // one reconcile request for the tenant, so a burst of changes costs one pass.
 func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, options controller.Options) error {
 	indexer := mgr.GetFieldIndexer()
-	if err := indexer.IndexField(ctx, &passkeysv1alpha1.PasskeyProfile{}, tenantRefIndex, func(o client.Object) []string {
-		return []string{o.(*passkeysv1alpha1.PasskeyProfile).Spec.TenantRef}
-	}); err != nil {
+	byTenant := func(o client.Object) []string {
+		return []string{o.(passkeysv1alpha1.TenantObject).GetTenantRef()}
+	}
+	if err := indexer.IndexField(ctx, &passkeysv1alpha1.PasskeyProfile{}, tenantRefIndex, byTenant); err != nil {
 		return err
 	}
-	if err := indexer.IndexField(ctx, &passkeysv1alpha1.GroupAssignment{}, tenantRefIndex, func(o client.Object) []string {
-		return []string{o.(*passkeysv1alpha1.GroupAssignment).Spec.TenantRef}
-	}); err != nil {
+	if err := indexer.IndexField(ctx, &passkeysv1alpha1.GroupAssignment{}, tenantRefIndex, byTenant); err != nil {
 		return err
 	}
 	if err := indexer.IndexField(ctx, &passkeysv1alpha1.EntraTenant{}, secretIndex, func(o client.Object) []string {
@@ -132,17 +131,11 @@ func coalescing(window time.Duration, tenants handler.MapFunc) handler.EventHand
 
 // tenantOfResource maps a PasskeyProfile or GroupAssignment to its tenant.
 func tenantOfResource(_ context.Context, o client.Object) []reconcile.Request {
-	var tenant string
-	switch obj := o.(type) {
-	case *passkeysv1alpha1.PasskeyProfile:
-		tenant = obj.Spec.TenantRef
-	case *passkeysv1alpha1.GroupAssignment:
-		tenant = obj.Spec.TenantRef
-	}
-	if tenant == "" {
+	obj, ok := o.(passkeysv1alpha1.TenantObject)
+	if !ok || obj.GetTenantRef() == "" {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: tenant}}}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: obj.GetTenantRef()}}}
 }
 
 func (r *TenantReconciler) tenantsUsingSecret(ctx context.Context, o client.Object) []reconcile.Request {

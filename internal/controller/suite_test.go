@@ -267,15 +267,7 @@ func waitCondition(t testing.TB, obj client.Object, condition string, status met
 }
 
 func conditionsOf(obj client.Object) []metav1.Condition {
-	switch o := obj.(type) {
-	case *passkeysv1alpha1.PasskeyProfile:
-		return o.Status.Conditions
-	case *passkeysv1alpha1.GroupAssignment:
-		return o.Status.Conditions
-	case *passkeysv1alpha1.EntraTenant:
-		return o.Status.Conditions
-	}
-	return nil
+	return obj.(passkeysv1alpha1.Object).GetConditions()
 }
 
 // requestReconcile sets the force-reconcile annotation, as `kubectl annotate` would.

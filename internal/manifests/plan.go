@@ -11,6 +11,7 @@ import (
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
 	"github.com/passkey-operator/passkey-operator/internal/policy"
+	"github.com/passkey-operator/passkey-operator/internal/specs"
 )
 
 // Change is one line of a plan.
@@ -47,83 +48,48 @@ func (p Plan) Problems() bool {
 
 // PlanTenant computes what applying the set would change in the tenant t
 // (one of the set's, from Tenant) describes, reading the tenant through c
-// and deciding exactly as the operator does: the same Build, Merge (Merge
-// or Authoritative) and Diff. The set must come from a Validate that found
-// no problems.
+// and deciding exactly as the operator does, with policy.Decide. The set
+// must come from a Validate that found no problems.
 func (s *Set) PlanTenant(ctx context.Context, c *entra.Client, t *passkeysv1alpha1.EntraTenant) (Plan, error) {
 	cfg, err := c.GetFido2(ctx)
 	if err != nil {
 		return Plan{}, err
 	}
-	observed := entra.ToPolicy(cfg)
-
-	plan := Plan{Tenant: t.Name, TenantID: t.Spec.TenantID}
-	var profiles []policy.ProfileSpec
-	for _, p := range s.profiles {
-		if p.Spec.TenantRef == t.Name {
-			profiles = append(profiles, ProfileSpec(p, t))
-		}
+	profiles, assignments := s.ofTenant(t.Name)
+	declared, err := specs.Declared(ctx, t, profiles, assignments, c)
+	if err != nil {
+		return Plan{}, err
 	}
-	var assignments []policy.AssignmentSpec
-	for _, a := range s.assignments {
-		if a.Spec.TenantRef != t.Name {
-			continue
-		}
-		id, problem, err := groupID(ctx, c, a.Spec.Target, t.Spec.TenantID)
-		if err != nil {
-			return Plan{}, err
-		}
-		if problem != nil {
-			plan.Changes = append(plan.Changes, Change{Action: "problem", Resource: RefOf(a, policy.KindAssignment).String(),
-				Field: "spec.target", Message: problem.Reason + ": " + problem.Message})
-		}
-		assignments = append(assignments, AssignmentSpec(a, id, t))
-	}
-	ids := policy.AssignProfileIDs(profiles, observed, uuid.NewString)
-	desired := policy.Build(TenantSpec(t), profiles, assignments, ids)
-	_, report := policy.Merge(observed, desired)
-	plan.Patch = report.Changed
-	plan.Changes = append(plan.Changes, changes(desired, observed, report)...)
-	return plan, nil
+	decision := policy.Decide(entra.ToPolicy(cfg), declared, uuid.NewString)
+	return Plan{Tenant: t.Name, TenantID: t.Spec.TenantID, Patch: decision.Send != nil, Changes: changes(decision)}, nil
 }
 
-func changes(desired policy.Desired, observed policy.Policy, report policy.MergeReport) []Change {
-	written := map[policy.Ref]bool{}
-	for _, d := range desired.Profiles {
-		written[d.Spec.Ref] = d.Problem == nil && d.Spec.Enforce && !d.Spec.Suspended && report.Problems[d.Spec.Ref].Reason == ""
-	}
-	for _, d := range desired.Assignments {
-		written[d.Spec.Ref] = d.Problem == nil && d.Spec.Enforce && !d.Spec.Suspended && report.Problems[d.Spec.Ref].Reason == ""
-	}
-	written[desired.Tenant.Spec.Ref] = desired.Tenant.Problem == nil && desired.Tenant.Spec.Enforce
-
+func changes(decision policy.Decision) []Change {
 	var out []Change
-	drift := policy.Diff(desired, observed)
-	for _, ref := range sortedRefs(drift) {
-		for _, d := range drift[ref] {
+	for _, ref := range sortedRefs(decision.Outcomes) {
+		o := decision.Outcomes[ref]
+		for _, d := range o.Drift {
 			c := Change{Action: "update", Resource: ref.String(), Field: d.Field, From: d.Observed, To: d.Desired}
 			switch {
-			case !written[ref]:
+			case !o.Written:
 				c.Action = "report"
-			case d.Observed == "absent":
+			case d.Observed == policy.Absent:
 				c.Action = "create"
 			}
 			out = append(out, c)
 		}
 	}
-	for _, r := range report.Removed {
+	for _, r := range decision.Removed {
 		out = append(out, Change{Action: "remove", Resource: r})
 	}
-	problems := desired.Problems()
-	for ref, p := range report.Problems {
-		problems[ref] = p
-	}
+	problems := decision.Problems()
 	for _, ref := range sortedRefs(problems) {
 		p := problems[ref]
-		if p.Reason == policy.ReasonGroupNotResolved {
-			continue // reported with the lookup that failed
+		c := Change{Action: "problem", Resource: ref.String(), Message: p.Reason + ": " + p.Message}
+		if p.Reason == policy.ReasonGroupNotFound || p.Reason == policy.ReasonGroupAmbiguous {
+			c.Field = "spec.target"
 		}
-		out = append(out, Change{Action: "problem", Resource: ref.String(), Message: p.Reason + ": " + p.Message})
+		out = append(out, c)
 	}
 	return out
 }
@@ -135,20 +101,6 @@ func sortedRefs[V any](m map[policy.Ref]V) []policy.Ref {
 	}
 	sort.Slice(refs, func(i, j int) bool { return refs[i].String() < refs[j].String() })
 	return refs
-}
-
-// groupID resolves a target as the operator does: a group id or all users
-// as written, a display name through Graph.
-func groupID(ctx context.Context, c *entra.Client, t passkeysv1alpha1.AssignmentTarget, tenantID string) (string, *policy.Problem, error) {
-	if id, ok := TargetID(t); ok {
-		return id, nil, nil
-	}
-	groups, err := c.GroupsByDisplayName(ctx, t.GroupName)
-	if err != nil {
-		return "", nil, fmt.Errorf("looking up group %q: %w", t.GroupName, err)
-	}
-	id, problem := GroupByName(groups, t.GroupName, tenantID)
-	return id, problem, nil
 }
 
 // Tenant is the EntraTenant named name, or the only one when name is "".

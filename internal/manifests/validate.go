@@ -1,17 +1,21 @@
 package manifests
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/google/uuid"
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
+	"github.com/passkey-operator/passkey-operator/internal/entra"
 	"github.com/passkey-operator/passkey-operator/internal/policy"
+	"github.com/passkey-operator/passkey-operator/internal/specs"
 )
 
 // Problem is one thing the API server or the operator would refuse.
@@ -61,7 +65,11 @@ func Validate(docs []Document) (*Set, []Problem, error) {
 			}
 		}
 	}
-	return set, append(problems, set.crossCheck()...), nil
+	found, err := set.crossCheck()
+	if err != nil {
+		return nil, nil, err
+	}
+	return set, append(problems, found...), nil
 }
 
 // Set is the admitted resources, typed.
@@ -76,35 +84,42 @@ type Set struct {
 // is refused: kubectl apply would keep only the last one and kustomize
 // refuses the set, so one of the two is a mistake.
 func (s *Set) add(d Document) error {
-	var obj client.Object
-	var kind string
 	switch d.Kind {
-	case "EntraTenant":
-		obj, kind = &passkeysv1alpha1.EntraTenant{}, policy.KindTenant
-	case "PasskeyProfile":
-		obj, kind = &passkeysv1alpha1.PasskeyProfile{}, policy.KindProfile
-	case "GroupAssignment":
-		obj, kind = &passkeysv1alpha1.GroupAssignment{}, policy.KindAssignment
-	default:
-		return fmt.Errorf("%s is not a %s kind", d.Kind, passkeysv1alpha1.GroupVersion)
+	case passkeysv1alpha1.EntraTenantKind:
+		t, err := addObject(s, d, &passkeysv1alpha1.EntraTenant{})
+		if t != nil {
+			s.tenants[t.Name] = t
+		}
+		return err
+	case passkeysv1alpha1.PasskeyProfileKind:
+		p, err := addObject(s, d, &passkeysv1alpha1.PasskeyProfile{})
+		if p != nil {
+			s.profiles = append(s.profiles, p)
+		}
+		return err
+	case passkeysv1alpha1.GroupAssignmentKind:
+		a, err := addObject(s, d, &passkeysv1alpha1.GroupAssignment{})
+		if a != nil {
+			s.assignments = append(s.assignments, a)
+		}
+		return err
 	}
+	return fmt.Errorf("%s is not a %s kind", d.Kind, passkeysv1alpha1.GroupVersion)
+}
+
+// addObject decodes d into obj and records where it was declared; nil
+// when it cannot be decoded or was declared before.
+func addObject[T passkeysv1alpha1.Object](s *Set, d Document, obj T) (T, error) {
+	var none T
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Fields, obj); err != nil {
-		return fmt.Errorf("decoding %s: %w", d.Name(), err)
+		return none, fmt.Errorf("decoding %s: %w", d.Name(), err)
 	}
-	ref := RefOf(obj, kind)
+	ref := specs.RefOf(obj)
 	if first, ok := s.sources[ref]; ok {
-		return &duplicateError{first: first.Source}
+		return none, &duplicateError{first: first.Source}
 	}
 	s.sources[ref] = d
-	switch o := obj.(type) {
-	case *passkeysv1alpha1.EntraTenant:
-		s.tenants[o.Name] = o
-	case *passkeysv1alpha1.PasskeyProfile:
-		s.profiles = append(s.profiles, o)
-	case *passkeysv1alpha1.GroupAssignment:
-		s.assignments = append(s.assignments, o)
-	}
-	return nil
+	return obj, nil
 }
 
 // duplicateError says where the object was declared first.
@@ -114,9 +129,9 @@ func (e *duplicateError) Error() string {
 	return fmt.Sprintf("declared again: already in %s; only one copy can be applied, so keep one", e.first)
 }
 
-// crossCheck builds each tenant's desired policy as the operator does and
-// reports the problems that need a change to a resource.
-func (s *Set) crossCheck() []Problem {
+// crossCheck decides each tenant's policy as the operator does and reports
+// the problems that need a change to a resource.
+func (s *Set) crossCheck() ([]Problem, error) {
 	tenants := map[string]bool{}
 	for _, p := range s.profiles {
 		tenants[p.Spec.TenantRef] = true
@@ -131,53 +146,56 @@ func (s *Set) crossCheck() []Problem {
 	sort.Strings(names)
 	var problems []Problem
 	for _, name := range names {
-		problems = append(problems, s.checkTenant(name)...)
+		found, err := s.checkTenant(name)
+		if err != nil {
+			return nil, err
+		}
+		problems = append(problems, found...)
 	}
-	return problems
+	return problems, nil
+}
+
+// ofTenant returns the profiles and assignments that name the tenant.
+func (s *Set) ofTenant(name string) ([]*passkeysv1alpha1.PasskeyProfile, []*passkeysv1alpha1.GroupAssignment) {
+	var profiles []*passkeysv1alpha1.PasskeyProfile
+	var assignments []*passkeysv1alpha1.GroupAssignment
+	for _, p := range s.profiles {
+		if p.Spec.TenantRef == name {
+			profiles = append(profiles, p)
+		}
+	}
+	for _, a := range s.assignments {
+		if a.Spec.TenantRef == name {
+			assignments = append(assignments, a)
+		}
+	}
+	return profiles, assignments
 }
 
 // offlineDefaultProfile stands for the default profile every tenant has.
 const offlineDefaultProfile = "00000000-0000-0000-0000-000000000001"
 
-func (s *Set) checkTenant(name string) []Problem {
+// checkTenant decides the tenant's policy as the operator would against an
+// imagined tenant (offlineTenant) and reports the problems it finds.
+func (s *Set) checkTenant(name string) ([]Problem, error) {
 	var problems []Problem
 	report := func(ref policy.Ref, field, message string) {
 		problems = append(problems, Problem{s.sources[ref].Source, ref.String(), field, message})
 	}
 	tenant := s.tenants[name]
-	var profiles []policy.ProfileSpec
-	var assignments []policy.AssignmentSpec
-	withDefault := false
-	for _, p := range s.profiles {
-		if p.Spec.TenantRef == name {
-			if tenant == nil {
-				report(RefOf(p, policy.KindProfile), "spec.tenantRef", fmt.Sprintf("no EntraTenant named %q in these files", name))
-			}
-			profiles = append(profiles, ProfileSpec(p, orStub(tenant, name)))
-			withDefault = withDefault || p.Spec.Default
+	profiles, assignments := s.ofTenant(name)
+	if tenant == nil {
+		for _, o := range slices.Concat(objects(profiles), objects(assignments)) {
+			report(specs.RefOf(o), "spec.tenantRef", fmt.Sprintf("no EntraTenant named %q in these files", name))
 		}
+		tenant = &passkeysv1alpha1.EntraTenant{}
+		tenant.Name = name
 	}
-	for _, a := range s.assignments {
-		if a.Spec.TenantRef == name {
-			if tenant == nil {
-				report(RefOf(a, policy.KindAssignment), "spec.tenantRef", fmt.Sprintf("no EntraTenant named %q in these files", name))
-			}
-			assignments = append(assignments, AssignmentSpec(a, offlineGroupID(a.Spec.Target), orStub(tenant, name)))
-		}
+	declared, err := specs.Declared(context.Background(), tenant, profiles, assignments, offlineGroups{})
+	if err != nil {
+		return nil, err
 	}
-	n := len(profiles)
-	if !withDefault {
-		n++ // Entra's default profile is there whether declared or not
-	}
-	if n > policy.MaxProfiles {
-		for _, p := range profiles {
-			report(p.Ref, "spec", fmt.Sprintf("tenant %s would hold %d passkey profiles (its default profile included); Entra allows at most %d", name, n, policy.MaxProfiles))
-		}
-	}
-	observed := policy.Policy{DefaultProfileID: offlineDefaultProfile, Profiles: []policy.Profile{{ID: offlineDefaultProfile}}}
-	ids := policy.AssignProfileIDs(profiles, observed, uuid.NewString)
-	desired := policy.Build(TenantSpec(orStub(tenant, name)), profiles, assignments, ids)
-	found := desired.Problems()
+	found := policy.Decide(offlineTenant(declared), declared, uuid.NewString).Problems()
 	for _, ref := range sortedRefs(found) {
 		p := found[ref]
 		field := "spec"
@@ -186,24 +204,42 @@ func (s *Set) checkTenant(name string) []Problem {
 		}
 		report(ref, field, p.Reason+": "+p.Message)
 	}
-	return problems
+	return problems, nil
 }
 
-func orStub(tenant *passkeysv1alpha1.EntraTenant, name string) *passkeysv1alpha1.EntraTenant {
-	if tenant != nil {
-		return tenant
+func objects[T passkeysv1alpha1.Object](in []T) []passkeysv1alpha1.Object {
+	out := make([]passkeysv1alpha1.Object, 0, len(in))
+	for _, o := range in {
+		out = append(out, o)
 	}
-	stub := &passkeysv1alpha1.EntraTenant{}
-	stub.Name = name
-	return stub
+	return out
 }
 
-// offlineGroupID stands in for the group id Graph would resolve: a group
-// name becomes an id of its own, the same for the same name, so that two
-// assignments naming one group still conflict.
-func offlineGroupID(t passkeysv1alpha1.AssignmentTarget) string {
-	if id, ok := TargetID(t); ok {
-		return id
+// offlineTenant imagines the tenant the manifests are applied to: it holds
+// its default profile, and every declared profile the operator would not
+// create (driftPolicy Report, suspended) is taken to be there already, as
+// such a resource only makes sense for a profile that exists. So Decide
+// counts every declared profile against Entra's limit, and a target may
+// name any of them.
+func offlineTenant(declared policy.Declared) policy.Policy {
+	p := policy.Policy{DefaultProfileID: offlineDefaultProfile,
+		Profiles: []policy.Profile{{ID: offlineDefaultProfile, Name: "Default passkey profile"}}}
+	for _, spec := range declared.Profiles {
+		if !spec.Default && (!spec.Enforce || spec.Suspended) {
+			name := cmp.Or(spec.Name, spec.Ref.Name)
+			id := uuid.NewSHA1(uuid.NameSpaceOID, []byte("profile/"+strings.ToLower(name))).String()
+			p.Profiles = append(p.Profiles, policy.Profile{ID: id, Name: name})
+		}
 	}
-	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(strings.ToLower(t.GroupName))).String()
+	return p
+}
+
+// offlineGroups stands in for Graph's group look-up: a group name becomes
+// a group of its own, with an id made from the name, the same for the same
+// name in any case, so that two assignments naming one group still conflict.
+type offlineGroups struct{}
+
+func (offlineGroups) GroupsByDisplayName(_ context.Context, name string) ([]entra.Group, error) {
+	id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(strings.ToLower(name))).String()
+	return []entra.Group{{ID: id, DisplayName: name}}, nil
 }

@@ -73,13 +73,28 @@ func TestValidate(t *testing.T) {
 		yaml: stream(profile("keys", "")),
 		want: []string{"PasskeyProfile identity/keys: spec.tenantRef: no EntraTenant named \"contoso\" in these files"},
 	}, {
+		// The operator creates profiles oldest first and refuses the ones
+		// past Entra's limit; offline, the order is by name.
 		name: "four profiles with the default",
 		yaml: stream(validTenant, profile("a", "  default: true\n"), profile("b", ""), profile("c", ""), profile("d", "")),
-		want: []string{"would hold 4 passkey profiles", "would hold 4", "would hold 4", "would hold 4"},
+		want: []string{`PasskeyProfile identity/d: spec: TooManyProfiles: Entra allows at most 3 passkey profiles per tenant, the default one included, and the tenant holds "a", "b" and "c"; passkey profile "d" was not created`},
 	}, {
 		name: "three profiles and Entra's default make four",
 		yaml: stream(validTenant, profile("a", ""), profile("b", ""), profile("c", "")),
-		want: []string{"would hold 4", "would hold 4", "would hold 4"},
+		want: []string{`PasskeyProfile identity/c: spec: TooManyProfiles: Entra allows at most 3 passkey profiles per tenant, the default one included, and the tenant holds "Default passkey profile", "a" and "b"`},
+	}, {
+		// A Report profile is one Entra holds already: it counts, and a
+		// target may name it.
+		name: "a Report profile counts against the limit",
+		yaml: stream(validTenant, profile("a", "  driftPolicy: Report\n"), profile("b", ""), profile("c", ""),
+			assignment("staff", "{groupName: Staff}", "  profiles: [a, c]\n")),
+		want: []string{
+			`GroupAssignment identity/staff: spec.profiles: ProfileNotReady: PasskeyProfile identity/c was not created in Entra, which allows at most 3 passkey profiles; the target waits for it`,
+			`PasskeyProfile identity/c: spec: TooManyProfiles`,
+		},
+	}, {
+		name: "a target may name a Report profile",
+		yaml: stream(validTenant, profile("a", "  driftPolicy: Report\n"), assignment("staff", "{groupName: Staff}", "  profiles: [a]\n")),
 	}, {
 		name: "two default profiles",
 		yaml: stream(validTenant, profile("a", "  default: true\n"), profile("b", "  default: true\n")),

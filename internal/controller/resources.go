@@ -12,27 +12,22 @@ import (
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 )
 
-// Reasons the controller itself decides, besides the policy package's.
-const (
-	ReasonSucceeded           = "Succeeded"
-	ReasonApplied             = "Applied"
-	ReasonDriftDetected       = "DriftDetected"
-	ReasonSuspended           = "Suspended"
-	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"
-	ReasonTenantNotFound      = "TenantNotFound"
-	ReasonCredentialsInvalid  = "CredentialsInvalid"
-	ReasonGraphUnavailable    = "GraphUnavailable"
-	ReasonThrottled           = "Throttled"
-	ReasonForbidden           = "Forbidden"
-	ReasonRefusedByEntra      = "RefusedByEntra"
-	ReasonNotPersisted        = "NotPersisted"
-	ReasonInUse               = "InUse"
-)
-
 // resources are one tenant's PasskeyProfiles and GroupAssignments.
 type resources struct {
 	profiles    []*passkeysv1alpha1.PasskeyProfile
 	assignments []*passkeysv1alpha1.GroupAssignment
+}
+
+// objects are all of them, profiles first.
+func (res resources) objects() []passkeysv1alpha1.TenantObject {
+	out := make([]passkeysv1alpha1.TenantObject, 0, len(res.profiles)+len(res.assignments))
+	for _, p := range res.profiles {
+		out = append(out, p)
+	}
+	for _, a := range res.assignments {
+		out = append(out, a)
+	}
+	return out
 }
 
 func (r *TenantReconciler) loadResources(ctx context.Context, tenant string) (resources, error) {
@@ -59,11 +54,8 @@ func (r *TenantReconciler) loadResources(ctx context.Context, tenant string) (re
 func (r *TenantReconciler) allowedNamespaces(ctx context.Context, tenant *passkeysv1alpha1.EntraTenant, res resources) (map[string]bool, error) {
 	allowed := map[string]bool{}
 	namespaces := map[string]bool{}
-	for _, p := range res.profiles {
-		namespaces[p.Namespace] = true
-	}
-	for _, a := range res.assignments {
-		namespaces[a.Namespace] = true
+	for _, o := range res.objects() {
+		namespaces[o.GetNamespace()] = true
 	}
 	if tenant.Spec.AllowedNamespaces == nil {
 		for ns := range namespaces {

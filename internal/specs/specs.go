@@ -1,46 +1,65 @@
-package manifests
+// Package specs turns the API's resources into the inputs of the policy
+// package. The operator builds its desired policy from them, and passkeyctl
+// diff and validate do the same from files, so all three read a resource
+// exactly alike. It knows the API types and nothing of the API server.
+package specs
 
 import (
+	"context"
 	"strings"
-
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/policy"
 )
 
-// The inputs of internal/policy made from the API objects: the operator
-// builds its desired policy from them, and passkeyctl diff and validate do
-// the same from files, so both read a resource exactly alike.
-
 // RefOf names a resource in the policy's terms.
-func RefOf(o client.Object, kind string) policy.Ref {
-	return policy.Ref{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+func RefOf(o passkeysv1alpha1.Object) policy.Ref {
+	return policy.Ref{Kind: o.ResourceKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
 }
 
-// Enforced resolves a resource's driftPolicy against the tenant's default.
-func Enforced(own passkeysv1alpha1.DriftPolicy, tenant *passkeysv1alpha1.EntraTenant) bool {
-	if own == "" {
-		own = tenant.Spec.DriftPolicy
+// Declared is what one tenant's resources declare, ready for policy.Decide:
+// each assignment's group is resolved through groups (a display name is
+// looked up; an id or all users needs no lookup). An error is a lookup
+// that failed, not a group that is missing: that is the assignment's problem.
+func Declared(ctx context.Context, tenant *passkeysv1alpha1.EntraTenant, profiles []*passkeysv1alpha1.PasskeyProfile,
+	assignments []*passkeysv1alpha1.GroupAssignment, groups Groups) (policy.Declared, error) {
+	d := policy.Declared{Tenant: TenantSpec(tenant)}
+	for _, p := range profiles {
+		d.Profiles = append(d.Profiles, ProfileSpec(p, tenant))
 	}
-	return own != passkeysv1alpha1.DriftPolicyReport
+	for _, a := range assignments {
+		id, problem, err := ResolveGroup(ctx, groups, a.Spec.Target, tenant.Spec.TenantID)
+		if err != nil {
+			return policy.Declared{}, err
+		}
+		spec := AssignmentSpec(a, id, tenant)
+		spec.GroupProblem = problem
+		d.Assignments = append(d.Assignments, spec)
+	}
+	return d, nil
 }
 
-func lifecycle(o client.Object, drift passkeysv1alpha1.DriftPolicy, deletion passkeysv1alpha1.DeletionPolicy, suspend bool, tenant *passkeysv1alpha1.EntraTenant) policy.Lifecycle {
+// Enforced says whether a resource writes its spec to Entra (driftPolicy
+// Enforce, its own or its tenant's) rather than only reporting drift.
+func Enforced(o passkeysv1alpha1.TenantObject, tenant *passkeysv1alpha1.EntraTenant) bool {
+	return o.EffectiveDriftPolicy(tenant) == passkeysv1alpha1.DriftPolicyEnforce
+}
+
+func lifecycle(o passkeysv1alpha1.TenantObject, tenant *passkeysv1alpha1.EntraTenant) policy.Lifecycle {
 	return policy.Lifecycle{
-		Enforce:   Enforced(drift, tenant),
-		Suspended: suspend,
+		Enforce:   Enforced(o, tenant),
+		Suspended: o.IsSuspended(),
 		Deleting:  !o.GetDeletionTimestamp().IsZero(),
-		Orphan:    deletion == passkeysv1alpha1.DeletionPolicyOrphan,
+		Orphan:    o.GetDeletionPolicy() == passkeysv1alpha1.DeletionPolicyOrphan,
 	}
 }
 
 // TenantSpec is what the EntraTenant declares for the policy as a whole.
 func TenantSpec(tenant *passkeysv1alpha1.EntraTenant) policy.TenantSpec {
 	spec := policy.TenantSpec{
-		Ref:           policy.Ref{Kind: policy.KindTenant, Name: tenant.Name},
+		Ref:           RefOf(tenant),
 		Authoritative: tenant.Spec.Management == passkeysv1alpha1.ManagementAuthoritative,
-		Enforce:       tenant.Spec.DriftPolicy != passkeysv1alpha1.DriftPolicyReport,
+		Enforce:       tenant.GetDriftPolicy() != passkeysv1alpha1.DriftPolicyReport,
 	}
 	if m := tenant.Spec.Method; m != nil {
 		spec.MethodState = strings.ToLower(string(m.State))
@@ -52,13 +71,13 @@ func TenantSpec(tenant *passkeysv1alpha1.EntraTenant) policy.TenantSpec {
 // ProfileSpec is what the PasskeyProfile declares.
 func ProfileSpec(p *passkeysv1alpha1.PasskeyProfile, tenant *passkeysv1alpha1.EntraTenant) policy.ProfileSpec {
 	spec := policy.ProfileSpec{
-		Ref:          RefOf(p, policy.KindProfile),
+		Ref:          RefOf(p),
 		CreatedAt:    p.CreationTimestamp.Time,
 		Name:         p.Spec.DisplayName,
 		Attestation:  string(p.Spec.Attestation),
 		Default:      p.Spec.Default,
 		KnownID:      p.Status.ProfileID,
-		Lifecycle:    lifecycle(p, p.Spec.DriftPolicy, p.Spec.DeletionPolicy, p.Spec.Suspend, tenant),
+		Lifecycle:    lifecycle(p, tenant),
 		PasskeyTypes: make([]string, 0, len(p.Spec.PasskeyTypes)),
 	}
 	for _, t := range p.Spec.PasskeyTypes {
@@ -75,14 +94,14 @@ func ProfileSpec(p *passkeysv1alpha1.PasskeyProfile, tenant *passkeysv1alpha1.En
 // resolved to groupID (empty while unknown).
 func AssignmentSpec(a *passkeysv1alpha1.GroupAssignment, groupID string, tenant *passkeysv1alpha1.EntraTenant) policy.AssignmentSpec {
 	return policy.AssignmentSpec{
-		Ref:                  RefOf(a, policy.KindAssignment),
+		Ref:                  RefOf(a),
 		CreatedAt:            a.CreationTimestamp.Time,
 		GroupID:              groupID,
 		Profiles:             a.Spec.Profiles,
 		RegistrationRequired: a.Spec.RegistrationRequired,
 		Exclude:              a.Spec.Mode == passkeysv1alpha1.AssignmentExclude,
 		Applied:              appliedTarget(a.Status.AppliedTarget),
-		Lifecycle:            lifecycle(a, a.Spec.DriftPolicy, a.Spec.DeletionPolicy, a.Spec.Suspend, tenant),
+		Lifecycle:            lifecycle(a, tenant),
 	}
 }
 

@@ -114,3 +114,49 @@ func kstatusOf(t *testing.T, generation int64, s passkeysv1alpha1.SyncStatus) *s
 	}
 	return res
 }
+
+// TestVerdictPrecedence: which condition a resource shows when several
+// things are true at once, and what kstatus (so Flux and kubectl wait)
+// makes of it.
+func TestVerdictPrecedence(t *testing.T) {
+	drift := []policy.Drift{{Field: "passkeyTypes", Desired: "deviceBound, synced", Observed: "deviceBound"}}
+	notFound := &policy.Problem{Reason: policy.ReasonProfileNotFound, Message: "no such profile"}
+	notReady := &policy.Problem{Reason: policy.ReasonProfileNotReady, Message: "waits"}
+	for _, tc := range []struct {
+		name   string
+		v      verdict
+		reason string
+		want   status.Status
+	}{
+		{"the tenant's suspension beats a failure", verdict{tenantSuspended: "tenant suspended", err: errors.New("reset"), outcome: outcome{problem: notFound}},
+			ReasonSuspended, status.CurrentStatus},
+		{"a failed pass beats the resource's own suspension", verdict{err: &credentialsError{err: errors.New("no key")}, suspended: "suspended"},
+			ReasonCredentialsInvalid, status.FailedStatus},
+		{"the resource's suspension beats its problem", verdict{suspended: "suspended", outcome: outcome{problem: notFound}},
+			ReasonSuspended, status.CurrentStatus},
+		{"a problem that clears by itself is in progress", verdict{outcome: outcome{problem: notReady, drift: drift}},
+			policy.ReasonProfileNotReady, status.InProgressStatus},
+		{"a problem a person must fix stalls", verdict{outcome: outcome{problem: notFound, keptFor: []string{"x"}}},
+			policy.ReasonProfileNotFound, status.FailedStatus},
+		{"a deleted profile still in use waits", verdict{outcome: outcome{keptFor: []string{"GroupAssignment team/staff"}, drift: drift}},
+			ReasonInUse, status.InProgressStatus},
+		{"Report drift stalls", verdict{outcome: outcome{drift: drift}},
+			ReasonDriftDetected, status.FailedStatus},
+		{"Enforce drift Entra did not keep stalls", verdict{enforced: true, outcome: outcome{drift: drift}},
+			ReasonNotPersisted, status.FailedStatus},
+		{"no drift is Ready", verdict{enforced: true},
+			ReasonSucceeded, status.CurrentStatus},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := passkeysv1alpha1.SyncStatus{ObservedGeneration: 1}
+			tc.v.setConditions(&s, 2)
+			ready := meta.FindStatusCondition(s.Conditions, passkeysv1alpha1.ConditionReady)
+			if ready == nil || ready.Reason != tc.reason {
+				t.Errorf("Ready = %+v, want reason %s", ready, tc.reason)
+			}
+			if res := kstatusOf(t, 2, s); res.Status != tc.want {
+				t.Errorf("kstatus = %s (%s), want %s", res.Status, res.Message, tc.want)
+			}
+		})
+	}
+}
