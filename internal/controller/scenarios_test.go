@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
+	"github.com/passkey-operator/passkey-operator/internal/controller"
 	"github.com/passkey-operator/passkey-operator/internal/emulator"
 )
 
@@ -195,5 +196,37 @@ func settledEventCount(t *testing.T, f *tenantFixture) int {
 			return n
 		}
 		last = n
+	}
+}
+
+// TestOtherAnnotationsStartNoPass: annotations other tools keep (kubectl's
+// last-applied configuration, Argo CD's tracking id) cost no Graph call;
+// only the force-reconcile request starts a pass.
+func TestOtherAnnotationsStartNoPass(t *testing.T) {
+	f := newTenant(t)
+	profile := f.profile("staff", passkeysv1alpha1.PasskeyProfileSpec{PasskeyTypes: synced})
+	waitCondition(t, profile, ready, metav1.ConditionTrue, "Succeeded")
+	gets := settle(t, f.tenantID).gets
+
+	for _, obj := range []client.Object{profile, f.tenant} {
+		patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+		obj.SetAnnotations(map[string]string{"argocd.argoproj.io/tracking-id": "passkeys:" + obj.GetName()})
+		if err := env.Client.Patch(context.Background(), obj, patch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A pass would have started within the burst window: wait past it and
+	// until Entra has been quiet, then ask for one, which must be the only one.
+	time.Sleep(2 * controller.DefaultBurstWindow)
+	if n := settle(t, f.tenantID).gets; n != gets {
+		t.Errorf("annotating sent %d GETs, want none", n-gets)
+	}
+	requestReconcile(t, profile, "after-tracking-id")
+	eventually(t, "status.lastHandledReconcileAt", func() (bool, string) {
+		_ = env.Client.Get(context.Background(), client.ObjectKeyFromObject(profile), profile)
+		return profile.Status.LastHandledReconcileAt == "after-tracking-id", profile.Status.LastHandledReconcileAt
+	})
+	if n := settle(t, f.tenantID).gets; n != gets+1 {
+		t.Errorf("the request cost %d GETs, want 1", n-gets)
 	}
 }

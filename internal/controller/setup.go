@@ -71,8 +71,10 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}
 
 	// Our own status writes change neither generation nor annotations, so
-	// they never trigger another pass (and another Graph GET).
-	specOrRequest := builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))
+	// they never trigger another pass (and another Graph GET); nor do
+	// annotations other tools keep (kubectl's last-applied configuration,
+	// Argo CD's tracking id).
+	specOrRequest := builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, reconcileRequested))
 	if r.Events == nil {
 		r.Events = mgr.GetEventRecorder("passkey-operator")
 	}
@@ -89,6 +91,13 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Complete(r)
 }
+
+// reconcileRequested passes an update that changes the force-reconcile
+// annotation, passkeys.entraops.dev/requestedAt.
+var reconcileRequested = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	key := passkeysv1alpha1.ReconcileRequestAnnotation
+	return e.ObjectOld.GetAnnotations()[key] != e.ObjectNew.GetAnnotations()[key]
+}}
 
 // DefaultBurstWindow is how long a tenant's pass waits after a profile or
 // assignment changes; see coalescing.
