@@ -2,7 +2,7 @@
 -- PasskeyProfile, GroupAssignment). The operator writes kstatus conditions
 -- (Ready, Reconciling, Stalled) plus Drifted and status.drift; this script
 -- reads them in the order a person would. Tested against objects captured
--- from real runs: internal/controller/argocd_health_test.go.
+-- from real runs: internal/contracttest/argocd_health_test.go.
 local hs = {}
 
 local generation = obj.metadata.generation or 0

@@ -22,11 +22,13 @@ import (
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/emulator"
+	"github.com/passkey-operator/passkey-operator/internal/testenv"
 )
 
 // argocdDir holds the Argo CD health check cases, laid out like Argo CD's
 // resource_customizations: <group>/<Kind>/{health_test.yaml,testdata/} (the script
-// itself, config/argocd/health.lua, serves every kind).
+// itself, config/argocd/health.lua, serves every kind). The health checks
+// run in internal/contracttest.
 const argocdDir = "../../config/argocd/passkeys.entraops.dev"
 
 // updateTestdata, when set, makes the conformance test (re)write the
@@ -37,7 +39,8 @@ var updateTestdata = os.Getenv("UPDATE_TESTDATA") == "1"
 // meets on a real API server and checks what kstatus (the library Flux's
 // health checks use) computes for each. Every object it sees is captured
 // under config/argocd/.../testdata, where the Argo CD health check tests
-// read it: those captures must still match what the live run produces.
+// (internal/contracttest) read it: those captures must still match what the
+// live run produces.
 func TestKstatusConformance(t *testing.T) {
 	t.Run("PasskeyProfile lifecycle", func(t *testing.T) {
 		t.Parallel()
@@ -279,7 +282,7 @@ func (f *tenantFixture) check(u *unstructured.Unstructured, state string, want s
 		}
 		return
 	}
-	committed, err := readObject(path)
+	committed, err := testenv.ReadObject(path)
 	if err != nil {
 		t.Fatalf("%v (run with UPDATE_TESTDATA=1 to capture it)", err)
 	}
@@ -376,23 +379,6 @@ func summarize(u *unstructured.Unstructured) stateSummary {
 		s.Drift = append(s.Drift, fmt.Sprintf("%v: %v -> %v", m["field"], m["desired"], m["observed"]))
 	}
 	return s
-}
-
-func readObject(path string) (*unstructured.Unstructured, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading capture: %w", err)
-	}
-	// Through JSON, as the API machinery decodes: integers stay int64.
-	data, err = yaml.YAMLToJSON(data)
-	if err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", path, err)
-	}
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(data); err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", path, err)
-	}
-	return u, nil
 }
 
 // toUnstructured converts a typed object, with its kind set, for a raw call.

@@ -1,4 +1,4 @@
-package controller
+package contracttest
 
 import (
 	"go/ast"

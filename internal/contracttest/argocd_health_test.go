@@ -1,4 +1,4 @@
-package controller_test
+package contracttest
 
 import (
 	"fmt"
@@ -13,10 +13,17 @@ import (
 	lua "github.com/yuin/gopher-lua"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/yaml"
+
+	"github.com/passkey-operator/passkey-operator/internal/testenv"
 )
 
 // healthScript is the one health check all three kinds share.
 const healthScript = "../../config/argocd/health.lua"
+
+// argocdDir holds the Argo CD health check cases, laid out like Argo CD's
+// resource_customizations: <group>/<Kind>/{health_test.yaml,testdata/}.
+// internal/controller's kstatus conformance test writes the captures there.
+const argocdDir = "../../config/argocd/passkeys.entraops.dev"
 
 // kinds are the resources that get an Argo CD health check.
 var kinds = []string{"EntraTenant", "PasskeyProfile", "GroupAssignment"}
@@ -53,8 +60,8 @@ func readHealthTests(t *testing.T, kind string) healthTests {
 
 // TestArgoCDHealthChecks runs every case of each kind's health_test.yaml
 // through its health.lua as Argo CD does: a global `obj` holding the object,
-// a returned table {status, message}. The inputs are the objects the kstatus
-// conformance test captured from real runs.
+// a returned table {status, message}. The inputs are the objects
+// internal/controller's kstatus conformance test captured from real runs.
 func TestArgoCDHealthChecks(t *testing.T) {
 	for _, kind := range kinds {
 		script, err := os.ReadFile(healthScript)
@@ -63,7 +70,7 @@ func TestArgoCDHealthChecks(t *testing.T) {
 		}
 		for _, tc := range readHealthTests(t, kind).Tests {
 			t.Run(kind+"/"+tc.InputPath, func(t *testing.T) {
-				obj, err := readObject(filepath.Join(argocdDir, kind, tc.InputPath))
+				obj, err := testenv.ReadObject(filepath.Join(argocdDir, kind, tc.InputPath))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -290,7 +297,7 @@ func TestGitOpsDocTable(t *testing.T) {
 		for _, l := range links {
 			kind, input := l[1], l[2]
 			linked[kind+"/"+input] = true
-			obj, err := readObject(filepath.Join(argocdDir, kind, input))
+			obj, err := testenv.ReadObject(filepath.Join(argocdDir, kind, input))
 			if err != nil {
 				t.Fatal(err)
 			}
