@@ -128,12 +128,13 @@ func TestVerdictPrecedence(t *testing.T) {
 		reason string
 		want   status.Status
 	}{
+		// kstatus reads Ready=False without Reconciling or Stalled as InProgress.
 		{"the tenant's suspension beats a failure", verdict{tenantSuspended: "tenant suspended", err: errors.New("reset"), outcome: outcome{problem: notFound}},
-			ReasonSuspended, status.CurrentStatus},
+			ReasonSuspended, status.InProgressStatus},
 		{"a failed pass beats the resource's own suspension", verdict{err: &credentialsError{err: errors.New("no key")}, suspended: "suspended"},
 			ReasonCredentialsInvalid, status.FailedStatus},
 		{"the resource's suspension beats its problem", verdict{suspended: "suspended", outcome: outcome{problem: notFound}},
-			ReasonSuspended, status.CurrentStatus},
+			ReasonSuspended, status.InProgressStatus},
 		{"a problem that clears by itself is in progress", verdict{outcome: outcome{problem: notReady, drift: drift}},
 			policy.ReasonProfileNotReady, status.InProgressStatus},
 		{"a problem a person must fix stalls", verdict{outcome: outcome{problem: notFound, keptFor: []string{"x"}}},
