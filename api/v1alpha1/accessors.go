@@ -22,6 +22,7 @@ const DefaultResyncInterval = 10 * time.Minute
 
 // Object is what every kind of this API offers the operator, so that code
 // handling all three needs no type switch.
+// +kubebuilder:object:generate=false
 type Object interface {
 	metav1.Object
 	runtime.Object
@@ -39,6 +40,7 @@ type Object interface {
 
 // TenantObject is a kind that writes into one EntraTenant's policy:
 // PasskeyProfile and GroupAssignment.
+// +kubebuilder:object:generate=false
 type TenantObject interface {
 	Object
 	GetTenantRef() string
