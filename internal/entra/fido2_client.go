@@ -26,6 +26,10 @@ const PublicGraphEndpoint = "https://graph.microsoft.com"
 
 const fido2URLTemplate = "{+baseurl}/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2"
 
+// preferUnknownEnumMembers asks Graph for enum members added after
+// unknownFutureValue by name.
+const preferUnknownEnumMembers = "include-unknown-enum-members"
+
 // errorMapping turns every 4xx and 5xx response into the SDK's
 // *odataerrors.ODataError, as the generated request builders do.
 var errorMapping = abstractions.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
@@ -179,6 +183,11 @@ func GetFido2Configuration(ctx context.Context, adapter abstractions.RequestAdap
 func getFido2(ctx context.Context, adapter abstractions.RequestAdapter) (*Fido2Configuration, error) {
 	req := abstractions.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abstractions.GET, fido2URLTemplate, map[string]string{})
 	req.Headers.TryAdd("Accept", "application/json")
+	// Graph's evolvable enums show a member added since the client's view of
+	// them as unknownFutureValue unless asked for the real names. The model
+	// keeps any member it reads and a PATCH sends it back, so it must read
+	// the real one: sending unknownFutureValue back is not "unchanged".
+	req.Headers.TryAdd("Prefer", preferUnknownEnumMembers)
 	res, err := adapter.Send(ctx, req, CreateFido2ConfigurationFromDiscriminatorValue, errorMapping)
 	if err != nil {
 		return nil, err

@@ -89,7 +89,7 @@ func TestReadDefaultConfiguration(t *testing.T) {
 		t.Fatalf("configuration = %+v", cfg)
 	}
 	p := cfg.PasskeyProfiles[0]
-	if p.Name != emulator.DefaultPasskeyProfileName || p.PasskeyTypes != entra.PasskeyTypeDeviceBound|entra.PasskeyTypeSynced ||
+	if p.Name != emulator.DefaultPasskeyProfileName || p.PasskeyTypes != "deviceBound,synced" ||
 		p.AttestationEnforcement != entra.AttestationDisabled || p.KeyRestrictions.EnforcementType != entra.EnforcementAllow {
 		t.Errorf("default profile = %+v", p)
 	}
@@ -99,6 +99,10 @@ func TestReadDefaultConfiguration(t *testing.T) {
 	}
 }
 
+// TestPatchAndReadBackProfiles follows Microsoft's documented flow, which
+// works whatever Entra does with client ids: a PATCH creates the profile
+// without an id, the id Entra gave it is read back, and only then does a
+// second PATCH let a target name it.
 func TestPatchAndReadBackProfiles(t *testing.T) {
 	emu, srv := setup(t)
 	adapter := adapterFor(t, srv, rwApp)
@@ -107,15 +111,13 @@ func TestPatchAndReadBackProfiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	admins := &entra.PasskeyProfile{
-		ID: profileA, Name: "Admins", PasskeyTypes: entra.PasskeyTypeDeviceBound, AttestationEnforcement: entra.AttestationRegistrationOnly,
+		Name: "Admins", PasskeyTypes: entra.PasskeyTypeDeviceBound, AttestationEnforcement: entra.AttestationRegistrationOnly,
 		KeyRestrictions: entra.KeyRestrictions{IsEnforced: true, EnforcementType: entra.EnforcementAllow, AAGUIDs: []string{aaguid}},
 	}
 	patch := &entra.Fido2Configuration{
 		State:           ptr(entra.MethodStateEnabled),
 		PasskeyProfiles: append(cfg.PasskeyProfiles, admins),
-		IncludeTargets: append(cfg.IncludeTargets, &entra.IncludeTarget{ID: groupX, TargetType: entra.TargetTypeGroup,
-			IsRegistrationRequired: true, AllowedPasskeyProfiles: []string{profileA}}),
-		ExcludeTargets: []*entra.ExcludeTarget{{ID: groupX, TargetType: entra.TargetTypeGroup}},
+		ExcludeTargets:  []*entra.ExcludeTarget{{ID: groupX, TargetType: entra.TargetTypeGroup}},
 	}
 	if err := entra.PatchFido2Configuration(ctx(t), adapter, patch); err != nil {
 		t.Fatalf("PatchFido2Configuration() = %v", err)
@@ -124,10 +126,23 @@ func TestPatchAndReadBackProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *got.State != entra.MethodStateEnabled || len(got.PasskeyProfiles) != 2 || !reflect.DeepEqual(got.PasskeyProfiles[1], admins) {
-		t.Errorf("read back state %v profiles %+v", *got.State, got.PasskeyProfiles)
+	if *got.State != entra.MethodStateEnabled || len(got.PasskeyProfiles) != 2 || got.PasskeyProfiles[1].ID == "" {
+		t.Fatalf("read back state %v profiles %+v", *got.State, got.PasskeyProfiles)
 	}
-	if len(got.IncludeTargets) != 2 || !reflect.DeepEqual(got.IncludeTargets[1], patch.IncludeTargets[1]) || len(got.ExcludeTargets) != 1 {
+	admins.ID = got.PasskeyProfiles[1].ID
+	if !reflect.DeepEqual(got.PasskeyProfiles[1], admins) || len(got.ExcludeTargets) != 1 {
+		t.Errorf("read back profile %+v, exclude targets %+v", got.PasskeyProfiles[1], got.ExcludeTargets)
+	}
+
+	target := &entra.IncludeTarget{ID: groupX, TargetType: entra.TargetTypeGroup, IsRegistrationRequired: true, AllowedPasskeyProfiles: []string{admins.ID}}
+	if err := entra.PatchFido2Configuration(ctx(t), adapter, &entra.Fido2Configuration{IncludeTargets: append(got.IncludeTargets, target)}); err != nil {
+		t.Fatalf("PatchFido2Configuration() = %v", err)
+	}
+	got, err = entra.GetFido2Configuration(ctx(t), adapter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.IncludeTargets) != 2 || !reflect.DeepEqual(got.IncludeTargets[1], target) || len(got.ExcludeTargets) != 1 || len(got.PasskeyProfiles) != 2 {
 		t.Errorf("read back targets %+v / %+v", got.IncludeTargets, got.ExcludeTargets)
 	}
 
@@ -142,8 +157,8 @@ func TestPatchAndReadBackProfiles(t *testing.T) {
 	if len(got.ExcludeTargets) != 0 || len(got.PasskeyProfiles) != 2 || len(got.IncludeTargets) != 2 {
 		t.Errorf("after clearing exclude targets: profiles %d include %d exclude %d", len(got.PasskeyProfiles), len(got.IncludeTargets), len(got.ExcludeTargets))
 	}
-	if v, _ := emu.Version(tenantID); v != 2 {
-		t.Errorf("Version = %d, want 2", v)
+	if v, _ := emu.Version(tenantID); v != 3 {
+		t.Errorf("Version = %d, want 3", v)
 	}
 }
 

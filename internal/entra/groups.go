@@ -107,6 +107,6 @@ func (c *groupCollection) Serialize(w serialization.SerializationWriter) error {
 
 func (c *groupCollection) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
 	return map[string]func(serialization.ParseNode) error{
-		"value": objectListField(&c.value, createGroupResource),
+		"value": objectListField(&c.value, "value", createGroupResource),
 	}
 }

@@ -16,6 +16,7 @@
 package policy
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -55,24 +56,52 @@ type Policy struct {
 	// DefaultProfileID is defaultPasskeyProfile: the profile Entra never
 	// lets anyone delete.
 	DefaultProfileID string
-	Profiles         []Profile
-	IncludeTargets   []Target
-	ExcludeTargets   []Target
+	// Profiles, IncludeTargets and ExcludeTargets are nil when Graph left
+	// the collection out (a PATCH then leaves it alone too) and empty when
+	// it sent [].
+	Profiles       []Profile
+	IncludeTargets []Target
+	ExcludeTargets []Target
+	// Extra holds the document's properties this model does not know, as
+	// decoded JSON (map[string]any, []any, string, float64, bool, nil),
+	// never OData annotations; a PATCH sends them back untouched.
+	Extra map[string]any
 }
+
+// Absence is how Graph sent a property this model knows but holds as a zero
+// value: left out of the object, or null.
+type Absence uint8
+
+const (
+	// Omitted: the object did not carry the property.
+	Omitted Absence = iota + 1
+	// Null: the property was null.
+	Null
+)
 
 // Profile is one passkeyProfile.
 type Profile struct {
 	ID   string
 	Name string
 	// PasskeyTypes are the members of Graph's passkeyTypes flags enum:
-	// "deviceBound", "synced".
+	// "deviceBound", "synced". Read from Entra, they are exactly the
+	// members Graph sent, in its order, including members this code does
+	// not know (Graph's enums evolve); compare them as a set.
 	PasskeyTypes []string
-	// AttestationEnforcement is "disabled" or "registrationOnly".
+	// AttestationEnforcement is "disabled" or "registrationOnly" (or a
+	// value Graph added since, kept as read).
 	AttestationEnforcement string
 	KeyRestrictions        KeyRestrictions
 	// Extra holds properties this model does not know; they are carried
 	// through untouched, because a PATCH replaces the collection whole.
 	Extra map[string]any
+	// Unset names, by their Graph names ("name", "passkeyTypes",
+	// "keyRestrictions", ...), the properties above that Graph left out or
+	// sent as null. While such a field holds its zero value, a PATCH sends
+	// the property back as Graph had it, so an item nobody changed is sent
+	// exactly as read. Nil for anything built here; nothing needs to
+	// maintain it.
+	Unset map[string]Absence
 }
 
 // KeyRestrictions are fido2KeyRestrictions: an AAGUID allow or block list.
@@ -82,6 +111,9 @@ type KeyRestrictions struct {
 	// IsEnforced is false.
 	EnforcementType string
 	AAGUIDs         []string
+	// Extra and Unset: see Profile.
+	Extra map[string]any
+	Unset map[string]Absence
 }
 
 // Target is an include or exclude target.
@@ -93,8 +125,10 @@ type Target struct {
 	IsRegistrationRequired bool
 	// AllowedPasskeyProfiles are profile ids; include targets only.
 	AllowedPasskeyProfiles []string
-	// Extra holds properties this model does not know; see Profile.Extra.
+	// Extra holds properties this model does not know, and Unset the
+	// known ones Graph left out or sent as null; see Profile.
 	Extra map[string]any
+	Unset map[string]Absence
 }
 
 // Clone returns a deep copy: Merge starts from one, so it never writes into
@@ -108,6 +142,7 @@ func (p Policy) Clone() Policy {
 	out.Profiles = cloneEach(p.Profiles, Profile.clone)
 	out.IncludeTargets = cloneEach(p.IncludeTargets, Target.clone)
 	out.ExcludeTargets = cloneEach(p.ExcludeTargets, Target.clone)
+	out.Extra = CloneExtra(p.Extra)
 	return out
 }
 
@@ -115,19 +150,23 @@ func (p Profile) clone() Profile {
 	out := p
 	out.PasskeyTypes = slices.Clone(p.PasskeyTypes)
 	out.KeyRestrictions = p.KeyRestrictions.clone()
-	out.Extra = cloneExtra(p.Extra)
+	out.Extra = CloneExtra(p.Extra)
+	out.Unset = maps.Clone(p.Unset)
 	return out
 }
 
 func (k KeyRestrictions) clone() KeyRestrictions {
 	k.AAGUIDs = slices.Clone(k.AAGUIDs)
+	k.Extra = CloneExtra(k.Extra)
+	k.Unset = maps.Clone(k.Unset)
 	return k
 }
 
 func (t Target) clone() Target {
 	out := t
 	out.AllowedPasskeyProfiles = slices.Clone(t.AllowedPasskeyProfiles)
-	out.Extra = cloneExtra(t.Extra)
+	out.Extra = CloneExtra(t.Extra)
+	out.Unset = maps.Clone(t.Unset)
 	return out
 }
 
@@ -153,8 +192,9 @@ func emptyLike[T any](in []T) []T {
 	return make([]T, 0, len(in))
 }
 
-// cloneExtra deep-copies decoded JSON (maps, slices and scalars).
-func cloneExtra(in map[string]any) map[string]any {
+// CloneExtra deep-copies decoded JSON (maps, slices and scalars), keeping
+// nil as nil: the properties of a Graph object this model does not know.
+func CloneExtra(in map[string]any) map[string]any {
 	if in == nil {
 		return nil
 	}
@@ -168,7 +208,7 @@ func cloneExtra(in map[string]any) map[string]any {
 func cloneJSON(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
-		return cloneExtra(v)
+		return CloneExtra(v)
 	case []any:
 		return cloneEach(v, cloneJSON)
 	default:
@@ -180,8 +220,20 @@ func cloneJSON(v any) any {
 // treats case-insensitively.
 func sameID(a, b string) bool { return strings.EqualFold(a, b) }
 
-// findProfile returns the index of the profile with the id, or -1.
+// ProfileByID returns the profile with the id, if the policy holds it.
+func (p Policy) ProfileByID(id string) (Profile, bool) {
+	if i := findProfile(p.Profiles, id); i >= 0 {
+		return p.Profiles[i], true
+	}
+	return Profile{}, false
+}
+
+// findProfile returns the index of the profile with the id, or -1. No id
+// finds nothing: a profile without one is being created.
 func findProfile(profiles []Profile, id string) int {
+	if id == "" {
+		return -1
+	}
 	return slices.IndexFunc(profiles, func(p Profile) bool { return sameID(p.ID, id) })
 }
 
