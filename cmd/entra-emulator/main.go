@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -56,6 +57,12 @@ type config struct {
 	// the IDENTITY_HEADER their processes send.
 	managedIdentities listFlag
 	identityHeader    string
+	// documents are TENANT_ID:FILE values: a tenant's starting fido2
+	// document.
+	documents listFlag
+	// behavior answers the questions about Entra no evidence settles.
+	behavior                                         emulator.Behavior
+	newProfileIDs, samePatchRef, attestationWithSync string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -72,6 +79,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"TENANT_ID:CLIENT_ID: a managed identity with read-write roles, served at "+emulator.ManagedIdentityPath+" (repeatable; needs --managed-identity-header)")
 	fs.StringVar(&c.identityHeader, "managed-identity-header", "",
 		"serve the App Service managed identity endpoint "+emulator.ManagedIdentityPath+" to callers sending this X-IDENTITY-HEADER (their IDENTITY_HEADER)")
+	fs.Var(&c.documents, "tenant-document",
+		"TENANT_ID:FILE: start the tenant with this Graph fido2 document, stored exactly as given (any state a real tenant holds, e.g. never migrated to passkey profiles); repeatable")
+	fs.StringVar(&c.newProfileIDs, "new-profile-ids", string(emulator.NewProfileIDsAssign),
+		"what a PATCH gets for an id it gives a new passkey profile: assign (a new GUID instead), honour (kept) or reject (400) — unknown in Entra")
+	fs.StringVar(&c.samePatchRef, "same-patch-reference", string(emulator.Refuse),
+		"whether an include target may name a profile created in the same PATCH: refuse (400) or allow — unknown in Entra")
+	fs.StringVar(&c.attestationWithSync, "attestation-with-synced", string(emulator.Refuse),
+		"whether a PATCH may newly make a profile enforce attestation while allowing synced passkeys: refuse (400) or allow — unknown in Entra")
 	fs.DurationVar(&c.latency, "latency", 0, "latency added to every Graph response")
 	fs.IntVar(&c.fault.ThrottleEvery, "throttle-every", 0, "answer every Nth Graph request of a tenant with 429")
 	fs.Float64Var(&c.fault.ThrottleRatio, "throttle-ratio", 0, "answer this fraction of Graph requests with 429")
@@ -89,6 +104,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c.fault.LatencyMS = int(c.latency / time.Millisecond)
 	if len(c.managedIdentities) > 0 && c.identityHeader == "" {
 		return c, errors.New("--managed-identity needs --managed-identity-header: without it there is no managed identity endpoint")
+	}
+	var err error
+	if c.behavior.NewProfileIDs, err = emulator.ParseNewProfileIDs(c.newProfileIDs); err != nil {
+		return c, fmt.Errorf("--new-profile-ids %w", err)
+	}
+	if c.behavior.SamePatchReference, err = emulator.ParseVerdict(c.samePatchRef); err != nil {
+		return c, fmt.Errorf("--same-patch-reference %w", err)
+	}
+	if c.behavior.AttestationWithSynced, err = emulator.ParseVerdict(c.attestationWithSync); err != nil {
+		return c, fmt.Errorf("--attestation-with-synced %w", err)
 	}
 	return c, c.fault.Validate()
 }
@@ -138,6 +163,27 @@ func parseTenants(c config) ([]emulator.Tenant, bool, error) {
 		t := get(parts[0])
 		t.Groups = append(t.Groups, emulator.Group{ID: parts[1], DisplayName: parts[2]})
 	}
+	for _, v := range c.documents {
+		tenantID, file, ok := strings.Cut(v, ":")
+		if !ok || tenantID == "" || file == "" {
+			return nil, false, fmt.Errorf("--tenant-document %q: want TENANT_ID:FILE", v)
+		}
+		t, known := byID[tenantID]
+		if !known || demo {
+			return nil, false, fmt.Errorf("--tenant-document %q: tenant %s has no --tenant or --managed-identity", v, tenantID)
+		}
+		if len(t.Fido2) > 0 {
+			return nil, false, fmt.Errorf("--tenant-document %q: tenant %s has a document already", v, tenantID)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, false, fmt.Errorf("--tenant-document %q: %w", v, err)
+		}
+		if !json.Valid(data) {
+			return nil, false, fmt.Errorf("--tenant-document %q: %s is not JSON", v, file)
+		}
+		t.Fido2 = data
+	}
 	out := make([]emulator.Tenant, 0, len(order))
 	for _, id := range order {
 		out = append(out, *byID[id])
@@ -179,12 +225,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	emu, err := emulator.New(emulator.Options{Logger: logger, SigningKey: signingKey, DefaultFault: c.fault,
-		ManagedIdentityHeader: c.identityHeader})
+		ManagedIdentityHeader: c.identityHeader, Behavior: c.behavior})
 	if err != nil {
 		return err
 	}
 	for _, t := range tenants {
 		if err := emu.Seed(t); err != nil {
+			if len(t.Fido2) > 0 {
+				return fmt.Errorf("--tenant-document for %s: %w", t.ID, err)
+			}
 			return err
 		}
 	}
@@ -208,6 +257,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	base := "https://" + net.JoinHostPort(urlHost, port)
 	printBanner(stdout, base, filepath.Join(c.stateDir, emulator.CAFile), tenants, demo)
+	fmt.Fprintf(stdout, "  open questions: --new-profile-ids %s --same-patch-reference %s --attestation-with-synced %s\n",
+		c.behavior.NewProfileIDs, c.behavior.SamePatchReference, c.behavior.AttestationWithSynced)
 	if c.identityHeader != "" {
 		fmt.Fprintf(stdout, "  managed identity: IDENTITY_ENDPOINT=%s%s IDENTITY_HEADER=<--managed-identity-header>\n", base, emulator.ManagedIdentityPath)
 	}
@@ -251,6 +302,9 @@ func printBanner(w io.Writer, base, caPath string, tenants []emulator.Tenant, de
 		}
 		for _, g := range t.Groups {
 			fmt.Fprintf(w, "  tenant %s  group %s %q\n", t.ID, g.ID, g.DisplayName)
+		}
+		if len(t.Fido2) > 0 {
+			fmt.Fprintf(w, "  tenant %s  fido2 document from --tenant-document\n", t.ID)
 		}
 	}
 	fmt.Fprintf(w, "  admin API: %s/_emulator/stats (loopback only)\n", base)

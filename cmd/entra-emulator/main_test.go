@@ -20,7 +20,40 @@ import (
 	"github.com/passkey-operator/passkey-operator/internal/testenv"
 )
 
+// neverMigratedDoc is a tenant's fido2 document from before passkey
+// profiles.
+const neverMigratedDoc = `{"state":"disabled","isSelfServiceRegistrationAllowed":true,"isAttestationEnforced":false,` +
+	`"keyRestrictions":{"isEnforced":false,"enforcementType":"block","aaGuids":[]},"defaultPasskeyProfile":null,"passkeyProfiles":[],` +
+	`"includeTargets":[{"targetType":"group","id":"all_users","isRegistrationRequired":false}],"excludeTargets":[]}`
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestParseBehavior(t *testing.T) {
+	c, err := parseFlags(nil, io.Discard)
+	want := emulator.Behavior{NewProfileIDs: emulator.NewProfileIDsAssign, SamePatchReference: emulator.Refuse, AttestationWithSynced: emulator.Refuse}
+	if err != nil || c.behavior != want {
+		t.Errorf("defaults = %+v, %v, want %+v", c.behavior, err, want)
+	}
+	c, err = parseFlags([]string{"--new-profile-ids", "honour", "--same-patch-reference", "allow", "--attestation-with-synced", "allow"}, io.Discard)
+	want = emulator.Behavior{NewProfileIDs: emulator.NewProfileIDsHonour, SamePatchReference: emulator.Allow, AttestationWithSynced: emulator.Allow}
+	if err != nil || c.behavior != want {
+		t.Errorf("parsed = %+v, %v, want %+v", c.behavior, err, want)
+	}
+	if c, err := parseFlags([]string{"--new-profile-ids", "reject"}, io.Discard); err != nil || c.behavior.NewProfileIDs != emulator.NewProfileIDsReject {
+		t.Errorf("reject = %+v, %v", c.behavior, err)
+	}
+}
+
 func TestParseTenants(t *testing.T) {
+	docFile := writeFile(t, "never-migrated.json", neverMigratedDoc)
+	badFile := writeFile(t, "bad.json", `{"state":`)
 	tests := []struct {
 		name    string
 		args    []string
@@ -65,6 +98,25 @@ func TestParseTenants(t *testing.T) {
 		{name: "incomplete tenant", args: []string{"--tenant", "t1:c1"}, wantErr: "want TENANT_ID:CLIENT_ID:CLIENT_SECRET"},
 		{name: "group of an unknown tenant", args: []string{"--tenant", "t1:c1:s", "--group", "t9:g:G"}, wantErr: "tenant t9 has no --tenant"},
 		{name: "invalid fault", args: []string{"--throttle-ratio", "3"}, wantErr: "outside [0, 1]"},
+		{
+			name: "tenant documents",
+			args: []string{"--tenant", "t1:c1:s", "--tenant", "t2:c2:s", "--tenant-document", "t2:" + docFile},
+			check: func(t *testing.T, tenants []emulator.Tenant, demo bool) {
+				if len(tenants[0].Fido2) != 0 || string(tenants[1].Fido2) != neverMigratedDoc {
+					t.Errorf("documents = %q, %q", tenants[0].Fido2, tenants[1].Fido2)
+				}
+			},
+		},
+		{name: "document of a tenant without --tenant", args: []string{"--tenant", "t1:c1:s", "--tenant-document", "t9:" + docFile},
+			wantErr: `--tenant-document "t9:` + docFile + `": tenant t9 has no --tenant or --managed-identity`},
+		{name: "document without a tenant", args: []string{"--tenant-document", docFile}, wantErr: "want TENANT_ID:FILE"},
+		{name: "two documents for a tenant", args: []string{"--tenant", "t1:c1:s", "--tenant-document", "t1:" + docFile, "--tenant-document", "t1:" + docFile},
+			wantErr: "tenant t1 has a document already"},
+		{name: "document file missing", args: []string{"--tenant", "t1:c1:s", "--tenant-document", "t1:" + docFile + ".missing"}, wantErr: "no such file"},
+		{name: "document not JSON", args: []string{"--tenant", "t1:c1:s", "--tenant-document", "t1:" + badFile}, wantErr: "is not JSON"},
+		{name: "bad --new-profile-ids", args: []string{"--new-profile-ids", "keep"}, wantErr: `--new-profile-ids "keep": want assign, honour or reject`},
+		{name: "bad --same-patch-reference", args: []string{"--same-patch-reference", "yes"}, wantErr: `--same-patch-reference "yes": want refuse or allow`},
+		{name: "bad --attestation-with-synced", args: []string{"--attestation-with-synced", "Allow"}, wantErr: `--attestation-with-synced "Allow": want refuse or allow`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +251,63 @@ func TestStandalone(t *testing.T) {
 	resp.Body.Close()
 	if err := stop(); err != nil {
 		t.Errorf("run returned %v after shutdown", err)
+	}
+}
+
+// TestStandaloneTenantDocument starts a tenant from a --tenant-document
+// and with an answer to an open question, and reads both back over Graph
+// and the admin API.
+func TestStandaloneTenantDocument(t *testing.T) {
+	stateDir := t.TempDir()
+	const tenant, client, secret = "e0e0e0e0-0000-4000-8000-00000000000e", "e1e1e1e1-0000-4000-8000-000000000001", "s3cret"
+	base, _, _, _, stop := start(t, stateDir, "--tenant", tenant+":"+client+":"+secret,
+		"--tenant-document", tenant+":"+writeFile(t, "doc.json", neverMigratedDoc), "--new-profile-ids", "honour")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("run returned %v after shutdown", err)
+		}
+	}()
+	hc := clientTrusting(t, filepath.Join(stateDir, emulator.CAFile))
+	resp, err := hc.PostForm(base+"/"+tenant+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {client}, "client_secret": {secret}, "scope": {base + "/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("token: %d %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"defaultPasskeyProfile":null,"passkeyProfiles":[]`) {
+		t.Errorf("fido2: %d %s", resp.StatusCode, body)
+	}
+	resp, err = hc.Get(base + "/_emulator/tenants/" + tenant + "/behavior")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"newProfileIds":"honour"`) || !strings.Contains(string(body), `"samePatchReference":"refuse"`) {
+		t.Errorf("behavior: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestRunRefusesABadTenantDocument(t *testing.T) {
+	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--state-dir", t.TempDir(), "--tenant", "t1:c1:s",
+		"--tenant-document", "t1:" + writeFile(t, "doc.json", `{"id":"Sms"}`)}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--tenant-document for t1: seed tenant t1: fido2 document: id is") {
+		t.Errorf("run() = %v", err)
 	}
 }
 

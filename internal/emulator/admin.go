@@ -20,11 +20,15 @@ import (
 //	DELETE /_emulator/stats                       forget request counts
 //	GET    /_emulator/tenants                     tenants with versions
 //	POST   /_emulator/tenants                     seed a tenant (body: tenantJSON)
-//	GET    /_emulator/tenants/{tenant}            one tenant: version, fault, apps, groups
+//	GET    /_emulator/tenants/{tenant}            one tenant: version, fault, behaviour, apps, groups, stored policy
 //	POST   /_emulator/tenants/{tenant}/reset      default policy, version 0
 //	PUT    /_emulator/tenants/{tenant}/fault      set faults (body: Fault)
 //	DELETE /_emulator/tenants/{tenant}/fault      clear faults
-//	GET    /_emulator/tenants/{tenant}/fido2      the policy and its version
+//	GET    /_emulator/tenants/{tenant}/behavior   answers to the open questions (Behavior)
+//	PUT    /_emulator/tenants/{tenant}/behavior   set them (body: Behavior; empty fields: defaults)
+//	DELETE /_emulator/tenants/{tenant}/behavior   back to the emulator's defaults
+//	GET    /_emulator/tenants/{tenant}/fido2      the stored policy (raw) and its version
+//	PUT    /_emulator/tenants/{tenant}/fido2      store a Graph fido2 document as given (PutFido2)
 //	PATCH  /_emulator/tenants/{tenant}/fido2      edit the policy as the portal would (Graph PATCH body)
 
 func (e *Emulator) adminRoutes() *http.ServeMux {
@@ -54,10 +58,36 @@ func (e *Emulator) adminRoutes() *http.ServeMux {
 		adminReply(w, e.SetFault(r.PathValue("tenant"), Fault{}), http.StatusNoContent, nil)
 	})
 	mux.HandleFunc("GET /_emulator/tenants/{tenant}/fido2", func(w http.ResponseWriter, r *http.Request) {
-		doc, v, err := e.Fido2(r.PathValue("tenant"))
-		adminReply(w, err, http.StatusOK, map[string]any{"version": v, "document": doc.resource("")})
+		doc, v, err := e.Fido2JSON(r.PathValue("tenant"))
+		adminReply(w, err, http.StatusOK, map[string]any{"version": v, "document": doc})
+	})
+	mux.HandleFunc("PUT /_emulator/tenants/{tenant}/fido2", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+		if err == nil {
+			err = e.PutFido2(r.PathValue("tenant"), body)
+		}
+		var v uint64
+		if err == nil {
+			v, err = e.Version(r.PathValue("tenant"))
+		}
+		adminReply(w, err, http.StatusOK, map[string]any{"version": v})
 	})
 	mux.HandleFunc("PATCH /_emulator/tenants/{tenant}/fido2", e.adminPortalPatch)
+	mux.HandleFunc("GET /_emulator/tenants/{tenant}/behavior", func(w http.ResponseWriter, r *http.Request) {
+		b, err := e.Behavior(r.PathValue("tenant"))
+		adminReply(w, err, http.StatusOK, b)
+	})
+	mux.HandleFunc("PUT /_emulator/tenants/{tenant}/behavior", func(w http.ResponseWriter, r *http.Request) {
+		var b Behavior
+		if err := readJSON(r, &b); err != nil {
+			adminReply(w, err, 0, nil)
+			return
+		}
+		adminReply(w, e.SetBehavior(r.PathValue("tenant"), b), http.StatusNoContent, nil)
+	})
+	mux.HandleFunc("DELETE /_emulator/tenants/{tenant}/behavior", func(w http.ResponseWriter, r *http.Request) {
+		adminReply(w, e.SetBehavior(r.PathValue("tenant"), Behavior{}), http.StatusNoContent, nil)
+	})
 
 	return mux
 }
@@ -77,6 +107,10 @@ type tenantJSON struct {
 	TenantID string    `json:"tenantId"`
 	Apps     []appJSON `json:"apps,omitempty"`
 	Groups   []Group   `json:"groups,omitempty"`
+	// Fido2 is the tenant's passkey policy (Tenant.Fido2).
+	Fido2 json.RawMessage `json:"fido2,omitempty"`
+	// Behavior sets the tenant's answers to the open questions.
+	Behavior *Behavior `json:"behavior,omitempty"`
 }
 
 type appJSON struct {
@@ -127,7 +161,13 @@ func (e *Emulator) adminSeed(w http.ResponseWriter, r *http.Request) {
 		adminReply(w, err, 0, nil)
 		return
 	}
-	t := Tenant{ID: in.TenantID, Groups: in.Groups}
+	if in.Behavior != nil {
+		if err := in.Behavior.Validate(); err != nil {
+			adminReply(w, err, 0, nil)
+			return
+		}
+	}
+	t := Tenant{ID: in.TenantID, Groups: in.Groups, Fido2: in.Fido2}
 	for _, a := range in.Apps {
 		app, err := a.app()
 		if err != nil {
@@ -140,6 +180,12 @@ func (e *Emulator) adminSeed(w http.ResponseWriter, r *http.Request) {
 		adminReply(w, err, 0, nil)
 		return
 	}
+	if in.Behavior != nil {
+		if err := e.SetBehavior(t.ID, *in.Behavior); err != nil {
+			adminReply(w, err, 0, nil)
+			return
+		}
+	}
 	w.WriteHeader(http.StatusCreated)
 }
 
@@ -148,8 +194,11 @@ type tenantSummary struct {
 	TenantID string       `json:"tenantId"`
 	Version  uint64       `json:"version"`
 	Fault    Fault        `json:"fault"`
+	Behavior *Behavior    `json:"behavior,omitempty"`
 	Apps     []appSummary `json:"apps,omitempty"`
 	Groups   []Group      `json:"groups,omitempty"`
+	// Fido2 is the stored passkey policy, raw (as Fido2JSON returns it).
+	Fido2 json.RawMessage `json:"fido2,omitempty"`
 }
 
 type appSummary struct {
@@ -161,11 +210,14 @@ type appSummary struct {
 	ManagedIdentity      bool     `json:"managedIdentity,omitempty"`
 }
 
-func summarize(tn *tenant, detail bool) tenantSummary {
+func (e *Emulator) summarize(tn *tenant, detail bool) tenantSummary {
 	s := tenantSummary{TenantID: tn.id, Version: tn.version, Fault: tn.fault}
 	if !detail {
 		return s
 	}
+	b := e.effectiveBehavior(tn)
+	s.Behavior = &b
+	s.Fido2 = tn.doc.bytes()
 	for _, a := range tn.apps {
 		s.Apps = append(s.Apps, appSummary{ClientID: a.ClientID, Roles: a.Roles, HasSecret: a.ClientSecret != "",
 			Certificates: len(a.Certificates), FederatedCredentials: len(a.Federated), ManagedIdentity: a.ManagedIdentity})
@@ -182,7 +234,7 @@ func (e *Emulator) adminListTenants(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	out := make([]tenantSummary, 0, len(e.tenants))
 	for _, tn := range e.tenants {
-		out = append(out, summarize(tn, false))
+		out = append(out, e.summarize(tn, false))
 	}
 	e.mu.Unlock()
 	slices.SortFunc(out, func(a, b tenantSummary) int { return cmp.Compare(a.TenantID, b.TenantID) })
@@ -192,7 +244,7 @@ func (e *Emulator) adminListTenants(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) adminGetTenant(w http.ResponseWriter, r *http.Request) {
 	var s tenantSummary
 	err := e.withTenant(r.PathValue("tenant"), func(tn *tenant) error {
-		s = summarize(tn, true)
+		s = e.summarize(tn, true)
 		return nil
 	})
 	adminReply(w, err, http.StatusOK, s)
@@ -204,11 +256,7 @@ func (e *Emulator) adminPortalPatch(w http.ResponseWriter, r *http.Request) {
 		writeGraphError(w, e.now(), gerr)
 		return
 	}
-	patch, gerr := decodeFido2Patch(body, false)
-	var v uint64
-	if gerr == nil {
-		v, gerr = e.applyPatch(r.PathValue("tenant"), patch)
-	}
+	v, gerr := e.applyPatch(r.PathValue("tenant"), body, true)
 	if gerr != nil {
 		writeGraphError(w, e.now(), gerr)
 		return

@@ -45,6 +45,11 @@ type Options struct {
 	// the value of IDENTITY_HEADER on an App Service host. Apps marked
 	// ManagedIdentity get their tokens there.
 	ManagedIdentityHeader string
+	// Behavior answers, for every tenant, the questions about Entra that
+	// the evidence leaves open (new profile ids, references to profiles
+	// created in the same PATCH, attestation with synced passkeys); empty
+	// fields take the built-in defaults. SetBehavior overrides it per tenant.
+	Behavior Behavior
 }
 
 // Emulator is the Entra and Graph emulator. Its methods are safe for
@@ -67,6 +72,9 @@ type Emulator struct {
 func New(opts Options) (*Emulator, error) {
 	if err := opts.DefaultFault.Validate(); err != nil {
 		return nil, fmt.Errorf("default fault: %w", err)
+	}
+	if err := opts.Behavior.Validate(); err != nil {
+		return nil, fmt.Errorf("behavior: %w", err)
 	}
 	key := opts.SigningKey
 	if key == nil {

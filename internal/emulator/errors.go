@@ -17,6 +17,9 @@ type graphError struct {
 	Status  int
 	Code    string
 	Message string
+	// InnerMessage repeats Message in innerError.message, as the passkey
+	// policy service's refusals do (real traces in docs/emulator.md).
+	InnerMessage bool
 }
 
 func (e *graphError) Error() string { return e.Code + ": " + e.Message }
@@ -24,19 +27,20 @@ func (e *graphError) Error() string { return e.Code + ": " + e.Message }
 // odataError is a request Graph's OData layer refuses before the service sees
 // it (malformed JSON, unknown property, wrong type, unknown enum member).
 func odataError(format string, args ...any) *graphError {
-	return &graphError{Status: http.StatusBadRequest, Code: "BadRequest", Message: fmt.Sprintf(format, args...)}
+	return &graphError{Status: http.StatusBadRequest, Code: "BadRequest", Message: fmt.Sprintf(format, args...), InnerMessage: true}
 }
 
 // ruleError is a well-formed request the passkey policy service refuses.
 func ruleError(format string, args ...any) *graphError {
-	return &graphError{Status: http.StatusBadRequest, Code: "badRequest", Message: fmt.Sprintf(format, args...)}
+	return &graphError{Status: http.StatusBadRequest, Code: "badRequest", Message: fmt.Sprintf(format, args...), InnerMessage: true}
 }
 
 // writeGraphError writes err in Graph's error shape:
-// {"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}.
+// {"error": {"code", "message", "innerError": {["message",] "date", "request-id", "client-request-id"}}}.
 // The request ids are the ones ServeHTTP already put on the response headers.
 func writeGraphError(w http.ResponseWriter, now time.Time, err *graphError) {
 	type innerError struct {
+		Message         string `json:"message,omitempty"`
 		Date            string `json:"date"`
 		RequestID       string `json:"request-id"`
 		ClientRequestID string `json:"client-request-id"`
@@ -57,6 +61,9 @@ func writeGraphError(w http.ResponseWriter, now time.Time, err *graphError) {
 			ClientRequestID: w.Header().Get("client-request-id"),
 		},
 	}}
+	if err.InnerMessage {
+		body.Error.InnerError.Message = err.Message
+	}
 	writeJSON(w, err.Status, body)
 }
 

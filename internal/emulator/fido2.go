@@ -1,9 +1,7 @@
 package emulator
 
 import (
-	"encoding/json"
 	"slices"
-	"strings"
 )
 
 // Values of the fido2 document's enumerations, as Graph spells them.
@@ -35,9 +33,12 @@ const (
 	fido2ID        = "Fido2"
 )
 
-// Fido2Document is one tenant's passkey (FIDO2) authentication-method policy
-// as the emulator stores it, with Graph's property names. Collections are
-// never nil in a stored document.
+// Fido2Document is the typed view of one tenant's passkey (FIDO2)
+// authentication-method policy, with Graph's property names. The emulator
+// stores the document as JSON (so that what this view does not model is
+// kept); Fido2 returns this view, PortalEdit edits it. Collections are never
+// nil in a view; a null or absent value is the zero value (a tenant never
+// migrated has DefaultPasskeyProfile "" and no PasskeyProfiles).
 type Fido2Document struct {
 	State                            string           `json:"state"`
 	IsSelfServiceRegistrationAllowed bool             `json:"isSelfServiceRegistrationAllowed"`
@@ -83,12 +84,14 @@ type ExcludeTarget struct {
 // DefaultFido2Document is the policy of a tenant freshly migrated to passkey
 // profiles, taken from the Graph documentation's sample: one default profile
 // allowing both passkey types, targeted at all users. DELETE reverts to it.
+// The deprecated tenant-wide isAttestationEnforced and keyRestrictions equal
+// the default profile's, as Entra keeps them.
 func DefaultFido2Document() Fido2Document {
 	return Fido2Document{
 		State:                            StateDisabled,
 		IsSelfServiceRegistrationAllowed: true,
 		IsAttestationEnforced:            false,
-		KeyRestrictions:                  KeyRestrictions{EnforcementType: EnforcementBlock, AAGUIDs: []string{}},
+		KeyRestrictions:                  KeyRestrictions{EnforcementType: EnforcementAllow, AAGUIDs: []string{}},
 		DefaultPasskeyProfile:            DefaultPasskeyProfileID,
 		PasskeyProfiles: []PasskeyProfile{{
 			ID:                     DefaultPasskeyProfileID,
@@ -142,195 +145,23 @@ func cloneStrings(s []string) []string {
 	return slices.Clone(s)
 }
 
-// fido2Resource is the document as Graph serves it.
-type fido2Resource struct {
-	Context string `json:"@odata.context,omitempty"`
-	Type    string `json:"@odata.type"`
-	ID      string `json:"id"`
-	Fido2Document
-}
-
-func (d Fido2Document) resource(context string) fido2Resource {
-	return fido2Resource{Context: context, Type: fido2ODataType, ID: fido2ID, Fido2Document: d.Clone()}
-}
-
-// size is the length of the document's JSON, the measure of Entra's policy
-// size limit.
-func (d Fido2Document) size() int {
-	data, err := json.Marshal(d.resource(""))
-	if err != nil {
-		panic("emulator: marshal fido2 document: " + err.Error()) // plain data, cannot fail
+// renderFido2 is the stored document as Graph serves it: @odata.context
+// (when context is set), @odata.type, the id, then the stored members with
+// includeTargets@odata.context before includeTargets, as real responses
+// have; the items of the collections carry no @odata.type.
+func renderFido2(doc jsonObject, origin, context string) jsonObject {
+	var out jsonObject
+	if context != "" {
+		out.setValue("@odata.context", context)
 	}
-	return len(data)
-}
-
-// fido2Patch is a decoded PATCH body: nil means the property was absent.
-type fido2Patch struct {
-	State                            *string
-	IsSelfServiceRegistrationAllowed *bool
-	IsAttestationEnforced            *bool
-	KeyRestrictions                  *KeyRestrictions
-	DefaultPasskeyProfile            *string
-	PasskeyProfiles                  *[]PasskeyProfile
-	IncludeTargets                   *[]IncludeTarget
-	ExcludeTargets                   *[]ExcludeTarget
-}
-
-// apply merges p into d: properties p carries replace d's, properties it
-// lacks keep their value, and a collection it carries replaces d's whole.
-func (p fido2Patch) apply(d Fido2Document) Fido2Document {
-	next := d.Clone()
-	setIf(&next.State, p.State)
-	setIf(&next.IsSelfServiceRegistrationAllowed, p.IsSelfServiceRegistrationAllowed)
-	setIf(&next.IsAttestationEnforced, p.IsAttestationEnforced)
-	setIf(&next.KeyRestrictions, p.KeyRestrictions)
-	setIf(&next.DefaultPasskeyProfile, p.DefaultPasskeyProfile)
-	setIf(&next.PasskeyProfiles, p.PasskeyProfiles)
-	setIf(&next.IncludeTargets, p.IncludeTargets)
-	setIf(&next.ExcludeTargets, p.ExcludeTargets)
-	return next.Clone()
-}
-
-func setIf[T any](dst *T, v *T) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
-// decodeFido2Patch reads a PATCH body the way Graph's OData layer does:
-// unknown properties, wrong JSON types, nulls and unknown enum members are
-// refused; instance annotations other than @odata.type are ignored. Graph
-// requires the @odata.type annotation on this update; the admin API's portal
-// edits do not (requireType false).
-func decodeFido2Patch(body []byte, requireType bool) (fido2Patch, *graphError) {
-	if !json.Valid(body) {
-		return fido2Patch{}, odataError("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
-	}
-	var annotation struct {
-		Type *string `json:"@odata.type"`
-	}
-	if requireType && (json.Unmarshal(body, &annotation) != nil || annotation.Type == nil) {
-		return fido2Patch{}, odataError("The request body must include '@odata.type' with the value '%s'.", fido2ODataType)
-	}
-	var p fido2Patch
-	err := decodeObject(body, "fido2AuthenticationMethodConfiguration", fields{
-		"id":                               checkID,
-		"state":                            optional(&p.State, enumValue("state", StateEnabled, StateDisabled)),
-		"isSelfServiceRegistrationAllowed": optional(&p.IsSelfServiceRegistrationAllowed, boolValue("isSelfServiceRegistrationAllowed")),
-		"isAttestationEnforced":            optional(&p.IsAttestationEnforced, boolValue("isAttestationEnforced")),
-		"keyRestrictions":                  optional(&p.KeyRestrictions, decodeKeyRestrictions),
-		"defaultPasskeyProfile":            optional(&p.DefaultPasskeyProfile, stringValue("defaultPasskeyProfile")),
-		"passkeyProfiles":                  optional(&p.PasskeyProfiles, listOf("passkeyProfiles", "microsoft.graph.passkeyProfile", decodePasskeyProfile)),
-		"includeTargets":                   optional(&p.IncludeTargets, listOf("includeTargets", "microsoft.graph.passkeyAuthenticationMethodTarget", decodeIncludeTarget)),
-		"excludeTargets":                   optional(&p.ExcludeTargets, listOf("excludeTargets", "microsoft.graph.excludeTarget", decodeExcludeTarget)),
-	}, "fido2AuthenticationMethodConfiguration")
-	return p, err
-}
-
-// checkID accepts the entity id in a PATCH body only if it names this
-// entity: an update cannot rename it.
-func checkID(raw json.RawMessage) *graphError {
-	id, err := stringValue("id")(raw)
-	if err != nil {
-		return err
-	}
-	if !strings.EqualFold(id, fido2ID) {
-		return odataError("The key property 'id' cannot be changed: the request body has '%s' but the entity is '%s'.", id, fido2ID)
-	}
-	return nil
-}
-
-func decodePasskeyProfile(raw json.RawMessage) (PasskeyProfile, *graphError) {
-	var p PasskeyProfile
-	props := fields{
-		"id":                     into(&p.ID, stringValue("id")),
-		"name":                   into(&p.Name, stringValue("name")),
-		"passkeyTypes":           into(&p.PasskeyTypes, passkeyTypesValue),
-		"attestationEnforcement": into(&p.AttestationEnforcement, enumValue("attestationEnforcement", AttestationDisabled, AttestationRegistrationOnly)),
-		"keyRestrictions":        into(&p.KeyRestrictions, decodeKeyRestrictions),
-	}
-	// Every property of a passkey profile is required (passkeyProfile
-	// resource page), so the decoder tracks which ones the body carried.
-	seen := map[string]bool{}
-	for name, decode := range props {
-		props[name] = func(raw json.RawMessage) *graphError {
-			seen[name] = true
-			return decode(raw)
+	out.setValue("@odata.type", fido2ODataType)
+	out.setValue("id", fido2ID)
+	for _, m := range doc.members {
+		if m.name == "includeTargets" {
+			out.setValue("includeTargets@odata.context", origin+"/v1.0/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations('"+
+				fido2ID+"')/microsoft.graph."+typeFido2+"/includeTargets")
 		}
+		out.set(m.name, m.value)
 	}
-	if err := decodeObject(raw, "passkeyProfile", props, "passkeyProfile"); err != nil {
-		return p, err
-	}
-	for _, name := range []string{"id", "name", "passkeyTypes", "attestationEnforcement", "keyRestrictions"} {
-		if !seen[name] {
-			return p, ruleError("A passkey profile is missing the required property '%s'.", name)
-		}
-	}
-	return p, nil
-}
-
-func decodeKeyRestrictions(raw json.RawMessage) (KeyRestrictions, *graphError) {
-	k := KeyRestrictions{EnforcementType: EnforcementBlock, AAGUIDs: []string{}}
-	err := decodeObject(raw, "fido2KeyRestrictions", fields{
-		"isEnforced":      into(&k.IsEnforced, boolValue("isEnforced")),
-		"enforcementType": into(&k.EnforcementType, enumValue("enforcementType", EnforcementAllow, EnforcementBlock)),
-		"aaGuids":         into(&k.AAGUIDs, stringList("aaGuids")),
-	}, "fido2KeyRestrictions")
-	return k, err
-}
-
-func decodeIncludeTarget(raw json.RawMessage) (IncludeTarget, *graphError) {
-	t := IncludeTarget{TargetType: TargetTypeGroup, AllowedPasskeyProfiles: []string{}}
-	err := decodeObject(raw, "passkeyAuthenticationMethodTarget", fields{
-		"id":                     into(&t.ID, stringValue("id")),
-		"targetType":             into(&t.TargetType, enumValue("targetType", TargetTypeGroup, TargetTypeUser)),
-		"isRegistrationRequired": into(&t.IsRegistrationRequired, boolValue("isRegistrationRequired")),
-		"allowedPasskeyProfiles": into(&t.AllowedPasskeyProfiles, stringList("allowedPasskeyProfiles")),
-	}, "passkeyAuthenticationMethodTarget", "authenticationMethodTarget")
-	return t, err
-}
-
-func decodeExcludeTarget(raw json.RawMessage) (ExcludeTarget, *graphError) {
-	t := ExcludeTarget{TargetType: TargetTypeGroup}
-	err := decodeObject(raw, "excludeTarget", fields{
-		"id":         into(&t.ID, stringValue("id")),
-		"targetType": into(&t.TargetType, enumValue("targetType", TargetTypeGroup, TargetTypeUser)),
-	}, "excludeTarget")
-	return t, err
-}
-
-// passkeyTypesValue reads the passkeyTypes flags enum (a comma-separated list
-// of members) and returns it in canonical order, so "synced,deviceBound" and
-// "deviceBound,synced" are stored alike.
-func passkeyTypesValue(raw json.RawMessage) (string, *graphError) {
-	s, err := stringValue("passkeyTypes")(raw)
-	if err != nil {
-		return "", err
-	}
-	return canonicalPasskeyTypes(s)
-}
-
-func canonicalPasskeyTypes(s string) (string, *graphError) {
-	var deviceBound, synced bool
-	for _, member := range strings.Split(s, ",") {
-		switch strings.TrimSpace(member) {
-		case PasskeyTypeDeviceBound:
-			deviceBound = true
-		case PasskeyTypeSynced:
-			synced = true
-		case "":
-			// "" alone is an empty flags value; the rules refuse it with a
-			// clearer message than the enum parser would.
-		default:
-			return "", odataError("Requested value '%s' was not found.", strings.TrimSpace(member))
-		}
-	}
-	var members []string
-	if deviceBound {
-		members = append(members, PasskeyTypeDeviceBound)
-	}
-	if synced {
-		members = append(members, PasskeyTypeSynced)
-	}
-	return strings.Join(members, ","), nil
+	return out
 }

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -14,312 +15,260 @@ const (
 	aaguidY  = "cb69481e-8ff7-4039-93ec-0a2729a154a8"
 )
 
-func profile(id, types, attestation string, aaguids ...string) PasskeyProfile {
-	return PasskeyProfile{
-		ID: id, Name: "profile " + id[:4], PasskeyTypes: types, AttestationEnforcement: attestation,
-		KeyRestrictions: KeyRestrictions{EnforcementType: EnforcementAllow, AAGUIDs: aaguids},
+// ruleCase is a PATCH against a stored document: the body is the stored
+// document (as a client resends what it read) after edit, or body.
+type ruleCase struct {
+	name     string
+	start    func() obj // the stored document; nil: the default one
+	behavior Behavior
+	edit     func(d obj)
+	body     string // used when edit is nil; @odata.type is added
+	code     string // refusal code; empty: accepted
+	msg      string // refusal message (substring)
+	check    func(t *testing.T, got obj)
+}
+
+// runRuleCases runs each case on tenant A of one emulator.
+func runRuleCases(t *testing.T, tests []ruleCase) {
+	t.Helper()
+	env, token := graphEnv(t, Options{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := defaultDoc
+			if tt.start != nil {
+				start = tt.start
+			}
+			env.put(start())
+			if err := env.emu.SetBehavior(tenantA, tt.behavior); err != nil {
+				t.Fatal(err)
+			}
+			before := env.getBody(token)
+			v, _ := env.emu.Version(tenantA)
+			body := typed(tt.body)
+			if tt.edit != nil {
+				d := start()
+				tt.edit(d)
+				body = js(d)
+			}
+			resp, rb := env.do(http.MethodPatch, fido2Path, token, body)
+			if tt.code != "" {
+				expectPolicyError(t, resp, rb, tt.code, tt.msg)
+				if after := env.getBody(token); !sameDocument(t, after, before) {
+					t.Errorf("a refused PATCH changed the document:\nbefore %s\nafter  %s", before, after)
+				}
+				if after, _ := env.emu.Version(tenantA); after != v {
+					t.Errorf("version %d after a refused PATCH, want %d", after, v)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("PATCH = %d %s, want 204", resp.StatusCode, rb)
+			}
+			if tt.check != nil {
+				tt.check(t, decode(t, env.getBody(token)))
+			}
+		})
 	}
 }
 
-// withEdit returns the default document changed by edit.
-func withEdit(edit func(d *Fido2Document)) Fido2Document {
-	d := DefaultFido2Document()
-	edit(&d)
-	return d
-}
+// TestRulesJudgeWhatAPatchChanges: each rule refuses a PATCH that writes a
+// refused state anew, and accepts the same state resent unchanged.
+func TestRulesJudgeWhatAPatchChanges(t *testing.T) {
+	addProfile := func(p obj) func(d obj) {
+		return func(d obj) { d["passkeyProfiles"] = append(d["passkeyProfiles"].([]any), p) }
+	}
+	deviceBound := func(id, name string) obj {
+		return profileObj(id, name, "deviceBound", "disabled", keyRestrictionsObj(false, "block"))
+	}
+	fourProfiles := func() obj {
+		d := threeProfiles()
+		addProfile(deviceBound(profileC, "Fourth"))(d)
+		return d
+	}
+	runRuleCases(t, []ruleCase{
+		// At most three profiles.
+		{name: "a fourth profile", start: threeProfiles, edit: addProfile(deviceBound("", "Fourth")),
+			code: "badRequest", msg: "A tenant can have at most 3 passkey profiles, including the default passkey profile; the request has 4."},
+		{name: "four profiles held, resent", start: fourProfiles, edit: func(obj) {}},
 
-func TestValidateFido2(t *testing.T) {
-	prev := DefaultFido2Document()
-	tests := []struct {
-		name     string
-		next     Fido2Document
-		wantCode string
-		wantMsg  string // substring; empty means the document is valid
-	}{
-		{name: "default document", next: prev},
-		{
-			name: "three profiles with targets",
-			next: withEdit(func(d *Fido2Document) {
-				d.PasskeyProfiles = append(d.PasskeyProfiles,
-					profile(profileA, PasskeyTypeDeviceBound, AttestationRegistrationOnly, aaguidY),
-					profile(profileB, PasskeyTypeSynced, AttestationDisabled))
-				d.IncludeTargets = append(d.IncludeTargets, IncludeTarget{ID: groupX, TargetType: TargetTypeGroup,
-					IsRegistrationRequired: true, AllowedPasskeyProfiles: []string{profileA, profileB}})
-				d.ExcludeTargets = []ExcludeTarget{{ID: groupX, TargetType: TargetTypeGroup}}
-			}),
-		},
-		{
-			name: "four profiles",
-			next: withEdit(func(d *Fido2Document) {
-				d.PasskeyProfiles = append(d.PasskeyProfiles,
-					profile(profileA, PasskeyTypeSynced, AttestationDisabled),
-					profile(profileB, PasskeyTypeSynced, AttestationDisabled),
-					profile(profileC, PasskeyTypeSynced, AttestationDisabled))
-			}),
-			wantCode: "badRequest",
-			wantMsg:  "A tenant can have at most 3 passkey profiles, including the default passkey profile; the request has 4.",
-		},
-		{
-			name: "default profile removed",
-			next: withEdit(func(d *Fido2Document) {
-				d.PasskeyProfiles = []PasskeyProfile{profile(profileA, PasskeyTypeSynced, AttestationDisabled)}
-				d.IncludeTargets = nil
-			}),
-			wantCode: "badRequest",
-			wantMsg:  "The default passkey profile '00000000-0000-0000-0000-000000000001' cannot be deleted.",
-		},
-		{
-			name: "default profile changed",
-			next: withEdit(func(d *Fido2Document) {
-				d.PasskeyProfiles = append(d.PasskeyProfiles, profile(profileA, PasskeyTypeSynced, AttestationDisabled))
-				d.DefaultPasskeyProfile = profileA
-			}),
-			wantCode: "badRequest",
-			wantMsg:  "The property 'defaultPasskeyProfile' cannot be changed; the default passkey profile is '00000000-0000-0000-0000-000000000001'.",
-		},
-		{
-			name:     "attestation with synced",
-			next:     withEdit(func(d *Fido2Document) { d.PasskeyProfiles[0].AttestationEnforcement = AttestationRegistrationOnly }),
-			wantCode: "badRequest",
-			wantMsg:  "Passkey profile '00000000-0000-0000-0000-000000000001': attestation can be enforced only when passkeyTypes is 'deviceBound' alone; synced passkeys do not support attestation.",
-		},
-		{
-			name: "attestation with synced only",
-			next: withEdit(func(d *Fido2Document) {
-				d.PasskeyProfiles = append(d.PasskeyProfiles, profile(profileA, PasskeyTypeSynced, AttestationRegistrationOnly))
-			}),
-			wantCode: "badRequest",
-			wantMsg:  "Passkey profile '11111111-1111-1111-1111-111111111111': attestation can be enforced only",
-		},
-		{
-			name:     "profile AAGUID not a GUID",
-			next:     withEdit(func(d *Fido2Document) { d.PasskeyProfiles[0].KeyRestrictions.AAGUIDs = []string{"yubikey-5"} }),
-			wantCode: "badRequest",
-			wantMsg:  "'yubikey-5' is not a valid AAGUID; an AAGUID is a GUID such as 'cb69481e-8ff7-4039-93ec-0a2729a154a8'.",
-		},
-		{
-			name:     "legacy AAGUID not a GUID",
-			next:     withEdit(func(d *Fido2Document) { d.KeyRestrictions.AAGUIDs = []string{"cb69481e8ff7403993ec0a2729a154a8"} }),
-			wantCode: "badRequest",
-			wantMsg:  "'cb69481e8ff7403993ec0a2729a154a8' is not a valid AAGUID",
-		},
-		{
-			name:     "include target without profiles",
-			next:     withEdit(func(d *Fido2Document) { d.IncludeTargets[0].AllowedPasskeyProfiles = []string{} }),
-			wantCode: "badRequest",
-			wantMsg:  "Include target 'all_users' must name at least one passkey profile in 'allowedPasskeyProfiles'.",
-		},
-		{
-			name:     "include target names a missing profile",
-			next:     withEdit(func(d *Fido2Document) { d.IncludeTargets[0].AllowedPasskeyProfiles = []string{profileC} }),
-			wantCode: "badRequest",
-			wantMsg:  "Include target 'all_users' references passkey profile '33333333-3333-3333-3333-333333333333', which does not exist.",
-		},
-		{
-			name: "profile deleted while a target uses it",
-			next: withEdit(func(d *Fido2Document) {
-				d.IncludeTargets = append(d.IncludeTargets, IncludeTarget{ID: groupX, TargetType: TargetTypeGroup, AllowedPasskeyProfiles: []string{profileA}})
-			}),
-			wantCode: "badRequest",
-			wantMsg:  "Include target 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa' references passkey profile '11111111-1111-1111-1111-111111111111', which does not exist.",
-		},
-		{
-			name:     "include target id neither all_users nor an object id",
-			next:     withEdit(func(d *Fido2Document) { d.IncludeTargets[0].ID = "Engineering" }),
-			wantCode: "badRequest",
-			wantMsg:  "Include target id 'Engineering' is neither 'all_users' nor an object id.",
-		},
-		{
-			name: "exclude target id not an object id",
-			next: withEdit(func(d *Fido2Document) {
-				d.ExcludeTargets = []ExcludeTarget{{ID: "all_users", TargetType: TargetTypeGroup}}
-			}),
-			wantCode: "badRequest",
-			wantMsg:  "Exclude target id 'all_users' is not an object id.",
-		},
-		{
-			name: "profile id not a GUID",
-			next: withEdit(func(d *Fido2Document) {
-				d.PasskeyProfiles = append(d.PasskeyProfiles, profile("admins-profile", PasskeyTypeSynced, AttestationDisabled))
-			}),
-			wantCode: "badRequest",
-			wantMsg:  "Passkey profile id 'admins-profile' is not a valid GUID.",
-		},
-		{
-			name:     "duplicate profile id",
-			next:     withEdit(func(d *Fido2Document) { d.PasskeyProfiles = append(d.PasskeyProfiles, d.PasskeyProfiles[0]) }),
-			wantCode: "badRequest",
-			wantMsg:  "Passkey profile id '00000000-0000-0000-0000-000000000001' is used by more than one passkey profile.",
-		},
-		{
-			name:     "profile without name",
-			next:     withEdit(func(d *Fido2Document) { d.PasskeyProfiles[0].Name = "" }),
-			wantCode: "badRequest",
-			wantMsg:  "Passkey profile '00000000-0000-0000-0000-000000000001' must have a name.",
-		},
-		{
-			name:     "profile without passkey types",
-			next:     withEdit(func(d *Fido2Document) { d.PasskeyProfiles[0].PasskeyTypes = "" }),
-			wantCode: "badRequest",
-			wantMsg:  "Passkey profile '00000000-0000-0000-0000-000000000001' must allow at least one passkey type.",
-		},
-		{
-			name:     "unknown enum value",
-			next:     withEdit(func(d *Fido2Document) { d.State = "on" }),
-			wantCode: "BadRequest",
-			wantMsg:  "Requested value 'on' was not found.",
-		},
-		{
-			name: "policy over 20 KB",
-			next: withEdit(func(d *Fido2Document) {
+		// The default profile.
+		{name: "the default profile deleted", start: migratedTenant,
+			edit: func(d obj) { d["passkeyProfiles"] = d["passkeyProfiles"].([]any)[1:] },
+			code: "badRequest", msg: "The default passkey profile '00000000-0000-0000-0000-000000000001' cannot be deleted."},
+		{name: "the default profile renamed", start: migratedTenant,
+			edit: func(d obj) { profiles(d)[0]["name"] = "Everyone" },
+			code: "badRequest", msg: "It is not possible to rename the default passkey profile."},
+		{name: "another profile renamed", start: migratedTenant,
+			edit:  func(d obj) { profiles(d)[1]["name"] = "Synced passkeys" },
+			check: func(t *testing.T, got obj) { profileNamed(t, got, "Synced passkeys") }},
+		{name: "the default re-pointed", start: migratedTenant,
+			edit: func(d obj) { d["defaultPasskeyProfile"] = syncedID },
+			code: "badRequest", msg: "The property 'defaultPasskeyProfile' cannot be changed; the default passkey profile is '00000000-0000-0000-0000-000000000001'."},
+
+		// Attestation with synced passkeys.
+		{name: "attestation with synced written anew", start: defaultDoc,
+			edit: func(d obj) { profiles(d)[0]["attestationEnforcement"] = "registrationOnly" },
+			code: "badRequest", msg: "Passkey profile '00000000-0000-0000-0000-000000000001': attestation can be enforced only when passkeyTypes is 'deviceBound' alone; synced passkeys do not support attestation."},
+		{name: "synced added to a profile enforcing attestation", start: threeProfiles,
+			edit: func(d obj) { profiles(d)[2]["passkeyTypes"] = "synced,deviceBound" },
+			code: "badRequest", msg: "attestation can be enforced only when passkeyTypes is 'deviceBound' alone"},
+		{name: "a new profile with attestation and synced", start: migratedTenant,
+			edit: addProfile(profileObj("", "Both", "synced", "registrationOnly", keyRestrictionsObj(false, "block"))),
+			code: "badRequest", msg: "attestation can be enforced only when passkeyTypes is 'deviceBound' alone"},
+		{name: "the migrated default's attestation with synced, resent", start: migratedTenant, edit: func(obj) {}},
+		{name: "the migrated default's key restrictions changed", start: migratedTenant,
+			edit: func(d obj) { profiles(d)[0]["keyRestrictions"] = keyRestrictionsObj(true, "allow", aaguidY) },
+			check: func(t *testing.T, got obj) {
+				def := profileNamed(t, got, DefaultPasskeyProfileName)
+				if js(def["keyRestrictions"]) != js(keyRestrictionsObj(true, "allow", aaguidY)) || def["attestationEnforcement"] != "registrationOnly" {
+					t.Errorf("default profile = %v", def)
+				}
+			}},
+		{name: "attestation with synced written anew, allowed", start: defaultDoc, behavior: Behavior{AttestationWithSynced: Allow},
+			edit: func(d obj) { profiles(d)[0]["attestationEnforcement"] = "registrationOnly" },
+			check: func(t *testing.T, got obj) {
+				if got["isAttestationEnforced"] != true {
+					t.Errorf("isAttestationEnforced = %v, want the default profile's", got["isAttestationEnforced"])
+				}
+			}},
+
+		// Profiles still in use.
+		{name: "a profile removed while a target allows it", start: migratedTenant,
+			edit: func(d obj) { d["passkeyProfiles"] = d["passkeyProfiles"].([]any)[:1] },
+			code: "badRequest", msg: "Passkey profile 'e47a833c-5dfa-45f1-9471-bb0cf0eb425b' cannot be deleted while include target 'all_users' allows it"},
+		{name: "a profile removed with its assignment", start: migratedTenant,
+			edit: func(d obj) {
+				d["passkeyProfiles"] = d["passkeyProfiles"].([]any)[:1]
+				d["includeTargets"] = []any{targetObj(AllUsers, false, DefaultPasskeyProfileID)}
+			},
+			check: func(t *testing.T, got obj) {
+				if len(got["passkeyProfiles"].([]any)) != 1 {
+					t.Errorf("profiles = %v", got["passkeyProfiles"])
+				}
+			}},
+
+		// Include targets.
+		{name: "an include target naming no profile", start: migratedTenant,
+			edit: func(d obj) { d["includeTargets"] = append(d["includeTargets"].([]any), targetObj(groupX, false)) },
+			code: "badRequest", msg: "Include conditions are missing passkey profile targets"},
+		{name: "an include target without allowedPasskeyProfiles", body: `{"includeTargets":[{"id":"all_users","targetType":"group"}]}`,
+			code: "badRequest", msg: "Include conditions are missing passkey profile targets"},
+		{name: "an include target naming only an unknown profile", body: `{"includeTargets":[{"id":"` + groupX + `","allowedPasskeyProfiles":["` + profileB + `"]}]}`,
+			code: "badRequest", msg: "Include conditions are missing passkey profile targets"},
+		{name: "an include target naming an unknown profile too",
+			body: `{"includeTargets":[{"id":"` + groupX + `","allowedPasskeyProfiles":["` + DefaultPasskeyProfileID + `","` + profileB + `"]}]}`,
+			code: "badRequest", msg: "Include target 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa' references passkey profile '22222222-2222-2222-2222-222222222222', which does not exist."},
+		{name: "an include target naming no profile, held, resent",
+			start: func() obj {
+				d := migratedTenant()
+				d["includeTargets"] = append(d["includeTargets"].([]any), targetObj(groupX, false))
+				return d
+			},
+			edit: func(d obj) { d["state"] = "disabled" }},
+		{name: "an include target id that is neither all_users nor an object id",
+			body: `{"includeTargets":[{"id":"Engineering","allowedPasskeyProfiles":["` + DefaultPasskeyProfileID + `"]}]}`,
+			code: "badRequest", msg: "Include target id 'Engineering' is neither 'all_users' nor an object id."},
+		{name: "allowedPasskeyProfiles holding something other than a GUID",
+			body: `{"includeTargets":[{"id":"all_users","allowedPasskeyProfiles":["Default passkey profile"]}]}`,
+			code: "BadRequest", msg: `Cannot convert the literal '"Default passkey profile"' to the expected type 'Edm.Guid'.`},
+
+		// Exclude targets.
+		{name: "an exclude target that is not an object id", body: `{"excludeTargets":[{"id":"all_users","targetType":"group"}]}`,
+			code: "badRequest", msg: "Exclude target id 'all_users' is not an object id."},
+		{name: "an exclude target that is not an object id, held, resent",
+			start: func() obj {
+				d := migratedTenant()
+				d["excludeTargets"] = []any{obj{"id": "legacy-group", "targetType": "group"}}
+				return d
+			},
+			edit: func(d obj) {
+				d["excludeTargets"] = append(d["excludeTargets"].([]any), obj{"id": groupX, "targetType": "group"})
+			}},
+
+		// Profile ids and fields.
+		{name: "a new profile with a client id that is not a GUID", start: migratedTenant, behavior: Behavior{NewProfileIDs: NewProfileIDsHonour},
+			edit: addProfile(deviceBound("admins-profile", "Admins")),
+			code: "badRequest", msg: "Passkey profile id 'admins-profile' is not a valid GUID."},
+		{name: "a new profile with the id of another", start: migratedTenant, behavior: Behavior{NewProfileIDs: NewProfileIDsHonour},
+			edit: addProfile(deviceBound(syncedID, "Twin")),
+			code: "badRequest", msg: "Passkey profile id 'e47a833c-5dfa-45f1-9471-bb0cf0eb425b' is used by more than one passkey profile."},
+		{name: "a profile without a name", start: migratedTenant,
+			edit: func(d obj) { profiles(d)[1]["name"] = "" },
+			code: "badRequest", msg: "Passkey profile 'e47a833c-5dfa-45f1-9471-bb0cf0eb425b' must have a name."},
+		{name: "a profile without passkey types", start: migratedTenant,
+			edit: func(d obj) { profiles(d)[1]["passkeyTypes"] = "" },
+			code: "badRequest", msg: "Passkey profile 'e47a833c-5dfa-45f1-9471-bb0cf0eb425b' must allow at least one passkey type."},
+		{name: "a new profile without attestationEnforcement", start: migratedTenant,
+			edit: addProfile(obj{"name": "n", "passkeyTypes": "synced", "keyRestrictions": obj{}}),
+			code: "badRequest", msg: "A passkey profile is missing the required property 'attestationEnforcement'."},
+		{name: "a profile losing its key restrictions", start: migratedTenant,
+			edit: func(d obj) { delete(profiles(d)[1], "keyRestrictions") },
+			code: "badRequest", msg: "A passkey profile is missing the required property 'keyRestrictions'."},
+		{name: "a profile missing key restrictions, held, resent",
+			start: func() obj {
+				d := migratedTenant()
+				delete(profiles(d)[1], "keyRestrictions")
+				return d
+			},
+			edit: func(d obj) { profiles(d)[1]["name"] = "renamed" }},
+
+		// Enum members.
+		{name: "an unknown enum member", start: migratedTenant,
+			edit: func(d obj) { profiles(d)[1]["passkeyTypes"] = "synced,cloud" },
+			code: "BadRequest", msg: "Requested value 'cloud' was not found."},
+		{name: "unknownFutureValue written anew", start: migratedTenant,
+			edit: func(d obj) { profiles(d)[1]["attestationEnforcement"] = "unknownFutureValue" },
+			code: "badRequest", msg: "The value 'unknownFutureValue' of 'attestationEnforcement' is a placeholder for values newer than the client; it cannot be written."},
+		{name: "unknownFutureValue held, resent in a changed profile", start: extendedTenant,
+			edit: func(d obj) { profiles(d)[2]["name"] = "Renamed" },
+			check: func(t *testing.T, got obj) {
+				p := profileNamed(t, got, "Renamed")
+				if p["passkeyTypes"] != "deviceBound,unknownFutureValue" || p["attestationEnforcement"] != unknownFutureValue {
+					t.Errorf("profile = %v", p)
+				}
+			}},
+
+		// AAGUIDs: no check is documented, a repeated one is stored.
+		{name: "AAGUIDs repeated or not GUIDs, written anew", start: migratedTenant,
+			edit: func(d obj) {
+				profiles(d)[1]["keyRestrictions"] = keyRestrictionsObj(true, "allow", aaguidY, aaguidY, "yubikey-5")
+			},
+			check: func(t *testing.T, got obj) {
+				if kr := js(profileNamed(t, got, "synced")["keyRestrictions"]); !strings.Contains(kr, `["`+aaguidY+`","`+aaguidY+`","yubikey-5"]`) {
+					t.Errorf("keyRestrictions = %s", kr)
+				}
+			}},
+
+		// Size.
+		{name: "over 20 KB", start: migratedTenant,
+			edit: func(d obj) {
+				var many []string
 				for i := range 600 {
-					d.PasskeyProfiles[0].KeyRestrictions.AAGUIDs = append(d.PasskeyProfiles[0].KeyRestrictions.AAGUIDs, fmt.Sprintf("cb69481e-8ff7-4039-93ec-%012x", i))
+					many = append(many, fmt.Sprintf("cb69481e-8ff7-4039-93ec-%012x", i))
 				}
-			}),
-			wantCode: "badRequest",
-			wantMsg:  "over its size limit of 20 KB.",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := validateFido2(prev, tt.next.Clone())
-			if tt.wantMsg == "" {
-				if err != nil {
-					t.Fatalf("validateFido2() = %v, want no violation", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("validateFido2() = nil, want %s %q", tt.wantCode, tt.wantMsg)
-			}
-			if err.Status != 400 || err.Code != tt.wantCode || !strings.Contains(err.Message, tt.wantMsg) {
-				t.Errorf("validateFido2() = %d %s %q, want 400 %s containing %q", err.Status, err.Code, err.Message, tt.wantCode, tt.wantMsg)
-			}
-		})
-	}
-}
-
-func TestDecodeFido2Patch(t *testing.T) {
-	tests := []struct {
-		name        string
-		body        string
-		requireType bool
-		wantMsg     string // empty: decodes
-		check       func(t *testing.T, p fido2Patch)
-	}{
-		{name: "missing @odata.type", body: `{"state":"enabled"}`, requireType: true,
-			wantMsg: "The request body must include '@odata.type' with the value '#microsoft.graph.fido2AuthenticationMethodConfiguration'."},
-		{name: "base type instead of fido2", body: `{"@odata.type":"#microsoft.graph.authenticationMethodConfiguration"}`, requireType: true,
-			wantMsg: "A type named '#microsoft.graph.authenticationMethodConfiguration' could not be resolved"},
-		{
-			name: "booleans as strings, as in an older docs example", body: `{"@odata.type":"#microsoft.graph.fido2AuthenticationMethodConfiguration","isAttestationEnforced":"true","isSelfServiceRegistrationAllowed":"False"}`,
-			requireType: true,
-			check: func(t *testing.T, p fido2Patch) {
-				if p.IsAttestationEnforced == nil || !*p.IsAttestationEnforced || p.IsSelfServiceRegistrationAllowed == nil || *p.IsSelfServiceRegistrationAllowed {
-					t.Errorf("string booleans decoded as %v %v", p.IsAttestationEnforced, p.IsSelfServiceRegistrationAllowed)
-				}
+				profiles(d)[1]["keyRestrictions"] = keyRestrictionsObj(true, "allow", many...)
 			},
-		},
-		{
-			name: "absent properties stay nil, empty collections are kept",
-			body: `{"state":"enabled","excludeTargets":[]}`,
-			check: func(t *testing.T, p fido2Patch) {
-				if p.State == nil || *p.State != StateEnabled {
-					t.Errorf("State = %v, want enabled", p.State)
-				}
-				if p.PasskeyProfiles != nil || p.IncludeTargets != nil || p.IsSelfServiceRegistrationAllowed != nil {
-					t.Errorf("absent properties decoded as present: %+v", p)
-				}
-				if p.ExcludeTargets == nil || len(*p.ExcludeTargets) != 0 {
-					t.Errorf("ExcludeTargets = %v, want present and empty", p.ExcludeTargets)
-				}
-			},
-		},
-		{
-			name: "passkeyTypes is stored in canonical order",
-			body: `{"passkeyProfiles":[{"id":"` + profileA + `","name":"n","passkeyTypes":"synced, deviceBound","attestationEnforcement":"disabled","keyRestrictions":{}}]}`,
-			check: func(t *testing.T, p fido2Patch) {
-				got := (*p.PasskeyProfiles)[0]
-				if got.PasskeyTypes != "deviceBound,synced" {
-					t.Errorf("PasskeyTypes = %q, want deviceBound,synced", got.PasskeyTypes)
-				}
-				if got.KeyRestrictions.EnforcementType != EnforcementBlock || got.KeyRestrictions.AAGUIDs == nil {
-					t.Errorf("empty keyRestrictions decoded as %+v, want block with empty list", got.KeyRestrictions)
-				}
-			},
-		},
-		{
-			name: "annotations are ignored",
-			body: `{"@odata.context":"x","includeTargets@odata.context":"y","@odata.type":"microsoft.graph.fido2AuthenticationMethodConfiguration","id":"fido2"}`,
-		},
-		{name: "unknown top-level property", body: `{"isEnabled":true}`,
-			wantMsg: "The property 'isEnabled' does not exist on type 'microsoft.graph.fido2AuthenticationMethodConfiguration'. Make sure to only use property names that are defined by the type or mark the type as open type."},
-		{name: "unknown nested property", body: `{"passkeyProfiles":[{"id":"` + profileA + `","colour":"red"}]}`,
-			wantMsg: "The property 'colour' does not exist on type 'microsoft.graph.passkeyProfile'."},
-		{name: "wrong @odata.type", body: `{"@odata.type":"#microsoft.graph.smsAuthenticationMethodConfiguration"}`,
-			wantMsg: "A type named '#microsoft.graph.smsAuthenticationMethodConfiguration' could not be resolved by the model."},
-		{name: "another entity id", body: `{"id":"Sms"}`,
-			wantMsg: "The key property 'id' cannot be changed"},
-		{name: "wrong JSON type", body: `{"isSelfServiceRegistrationAllowed":"yes"}`,
-			wantMsg: `Cannot convert the literal '"yes"' to the expected type 'Edm.Boolean'.`},
-		{name: "null collection", body: `{"passkeyProfiles":null}`,
-			wantMsg: "A null value was found for the property named 'passkeyProfiles'"},
-		{name: "collection given an object", body: `{"includeTargets":{"id":"all_users"}}`,
-			wantMsg: "An unexpected 'StartObject' node was found when reading from the JSON reader. A 'StartArray' node was expected."},
-		{name: "unknown enum member", body: `{"state":"on"}`, wantMsg: "Requested value 'on' was not found."},
-		{name: "unknown passkey type", body: `{"passkeyProfiles":[{"id":"` + profileA + `","name":"n","passkeyTypes":"deviceBound,cloud","attestationEnforcement":"disabled","keyRestrictions":{}}]}`,
-			wantMsg: "Requested value 'cloud' was not found."},
-		{name: "profile missing a required property", body: `{"passkeyProfiles":[{"id":"` + profileA + `","name":"n","passkeyTypes":"synced","keyRestrictions":{}}]}`,
-			wantMsg: "A passkey profile is missing the required property 'attestationEnforcement'."},
-		{name: "not JSON", body: `{"state":`,
-			wantMsg: "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."},
-		{name: "not an object", body: `["state"]`,
-			wantMsg: "An unexpected 'StartArray' node was found when reading from the JSON reader. A 'StartObject' node was expected."},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := decodeFido2Patch([]byte(tt.body), tt.requireType)
-			if tt.wantMsg == "" {
-				if err != nil {
-					t.Fatalf("decodeFido2Patch() = %v, want success", err)
-				}
-				if tt.check != nil {
-					tt.check(t, p)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("decodeFido2Patch() succeeded, want error %q", tt.wantMsg)
-			}
-			if err.Status != 400 || !strings.Contains(err.Message, tt.wantMsg) {
-				t.Errorf("decodeFido2Patch() = %d %q, want 400 containing %q", err.Status, err.Message, tt.wantMsg)
-			}
-		})
-	}
-}
-
-func TestPatchApplyMergesAndReplacesCollectionsWhole(t *testing.T) {
-	prev := withEdit(func(d *Fido2Document) {
-		d.PasskeyProfiles = append(d.PasskeyProfiles, profile(profileA, PasskeyTypeSynced, AttestationDisabled))
-		d.ExcludeTargets = []ExcludeTarget{{ID: groupX, TargetType: TargetTypeGroup}}
+			code: "badRequest", msg: "Persistence of policy failed with error: Policy size is larger than allowed by "},
 	})
-	state := StateEnabled
-	onlyDefault := []PasskeyProfile{prev.PasskeyProfiles[0]}
-	next := fido2Patch{State: &state, PasskeyProfiles: &onlyDefault}.apply(prev)
+}
 
-	if next.State != StateEnabled {
-		t.Errorf("State = %q, want the patched value", next.State)
+// TestPolicySizeMessageIsVerbatim checks the byte count in Entra's message.
+func TestPolicySizeMessageIsVerbatim(t *testing.T) {
+	env, token := graphEnv(t, Options{})
+	d := defaultDoc()
+	var many []string
+	for i := range 600 {
+		many = append(many, fmt.Sprintf("cb69481e-8ff7-4039-93ec-%012x", i))
 	}
-	if !next.IsSelfServiceRegistrationAllowed || next.DefaultPasskeyProfile != DefaultPasskeyProfileID {
-		t.Errorf("properties absent from the patch changed: %+v", next)
+	profiles(d)[0]["keyRestrictions"] = keyRestrictionsObj(true, "allow", many...)
+	// What the emulator would store: the legacy key restrictions follow.
+	d["keyRestrictions"] = profiles(d)[0]["keyRestrictions"]
+	stored, err := storedDocument([]byte(js(d)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(next.PasskeyProfiles) != 1 || next.PasskeyProfiles[0].ID != DefaultPasskeyProfileID {
-		t.Errorf("PasskeyProfiles = %+v, want the patch's collection whole", next.PasskeyProfiles)
-	}
-	if len(next.ExcludeTargets) != 1 {
-		t.Errorf("ExcludeTargets = %+v, want it untouched", next.ExcludeTargets)
-	}
-	if len(prev.PasskeyProfiles) != 2 {
-		t.Errorf("apply changed its input: %+v", prev.PasskeyProfiles)
-	}
+	over := len(stored.bytes()) - maxPolicyBytes
+	resp, body := env.do(http.MethodPatch, fido2Path, token, js(d))
+	expectPolicyError(t, resp, body, "badRequest", fmt.Sprintf(
+		"Persistence of policy failed with error: Policy size is larger than allowed by %d bytes. Please change your targeting to fewer groups or settings and try again.", over))
 }

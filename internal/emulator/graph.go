@@ -102,6 +102,10 @@ func (e *Emulator) authenticate(r *http.Request) (caller, *graphError) {
 	return caller{tenantID: normalizeID(claims.TenantID), appID: claims.AppID, roles: claims.Roles}, nil
 }
 
+// policyReadRoles may read the policy: Policy.Read.All besides the
+// authentication-method ones (get page, permissions table).
+var policyReadRoles = []string{RolePolicyRead, RolePolicyReadAll, RolePolicyReadWrite}
+
 // policyAccessDenied is Graph's answer when the app lacks the policy
 // permission the operation needs.
 func policyAccessDenied() *graphError {
@@ -116,17 +120,20 @@ func methodNotAllowed(r *http.Request) *graphError {
 func (e *Emulator) serveFido2(w http.ResponseWriter, r *http.Request, who caller) {
 	switch r.Method {
 	case http.MethodGet:
-		if !who.hasAnyRole(RolePolicyRead, RolePolicyReadWrite) {
+		if !who.hasAnyRole(policyReadRoles...) {
 			writeGraphError(w, e.now(), policyAccessDenied())
 			return
 		}
-		doc, _, err := e.Fido2(who.tenantID)
-		if err != nil {
+		var doc jsonObject
+		if err := e.withTenant(who.tenantID, func(tn *tenant) error {
+			doc = tn.doc.clone()
+			return nil
+		}); err != nil {
 			writeGraphError(w, e.now(), tenantGone(err))
 			return
 		}
 		context := origin(r) + "/v1.0/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity"
-		writeJSON(w, http.StatusOK, doc.resource(context))
+		writeJSON(w, http.StatusOK, renderFido2(doc, origin(r), context))
 	case http.MethodPatch:
 		if !who.hasAnyRole(RolePolicyReadWrite) {
 			writeGraphError(w, e.now(), policyAccessDenied())
@@ -139,7 +146,7 @@ func (e *Emulator) serveFido2(w http.ResponseWriter, r *http.Request, who caller
 			return
 		}
 		err := e.withTenant(who.tenantID, func(tn *tenant) error {
-			tn.doc = DefaultFido2Document()
+			tn.doc = defaultDocument()
 			tn.version++
 			tn.lastModified = e.now()
 			return nil
@@ -191,11 +198,7 @@ func (e *Emulator) patchFido2(w http.ResponseWriter, r *http.Request, who caller
 		writeGraphError(w, e.now(), odataError("Empty Payload. JSON content expected."))
 		return
 	}
-	patch, gerr := decodeFido2Patch(body, true)
-	if gerr == nil {
-		_, gerr = e.applyPatch(who.tenantID, patch)
-	}
-	if gerr != nil {
+	if _, gerr := e.applyPatch(who.tenantID, body, false); gerr != nil {
 		writeGraphError(w, e.now(), gerr)
 		return
 	}
@@ -214,14 +217,14 @@ func (e *Emulator) serveAuthMethodsPolicy(w http.ResponseWriter, r *http.Request
 		writeGraphError(w, e.now(), methodNotAllowed(r))
 		return
 	}
-	if !who.hasAnyRole(RolePolicyRead, RolePolicyReadWrite) {
+	if !who.hasAnyRole(policyReadRoles...) {
 		writeGraphError(w, e.now(), policyAccessDenied())
 		return
 	}
-	var doc Fido2Document
+	var doc jsonObject
 	var modified string
 	if err := e.withTenant(who.tenantID, func(tn *tenant) error {
-		doc = tn.doc.Clone()
+		doc = tn.doc.clone()
 		modified = tn.lastModified.UTC().Format("2006-01-02T15:04:05.0000000Z")
 		return nil
 	}); err != nil {
@@ -238,7 +241,7 @@ func (e *Emulator) serveAuthMethodsPolicy(w http.ResponseWriter, r *http.Request
 		"policyVersion":        "1.5",
 		"policyMigrationState": "migrationComplete",
 		"authenticationMethodConfigurations@odata.context": origin(r) + "/v1.0/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations",
-		"authenticationMethodConfigurations":               []fido2Resource{doc.resource("")},
+		"authenticationMethodConfigurations":               []jsonObject{renderFido2(doc, origin(r), "")},
 	})
 }
 

@@ -158,6 +158,7 @@ type graphErrorBody struct {
 		Code       string `json:"code"`
 		Message    string `json:"message"`
 		InnerError struct {
+			Message         string `json:"message"`
 			Date            string `json:"date"`
 			RequestID       string `json:"request-id"`
 			ClientRequestID string `json:"client-request-id"`
@@ -183,5 +184,20 @@ func expectGraphError(t *testing.T, resp *http.Response, body []byte, status int
 	}
 	if _, err := time.Parse(graphDateLayout, ge.Error.InnerError.Date); err != nil {
 		t.Errorf("innerError.date %q: %v", ge.Error.InnerError.Date, err)
+	}
+	if m := ge.Error.InnerError.Message; m != "" && m != ge.Error.Message {
+		t.Errorf("innerError.message %q differs from message %q", m, ge.Error.Message)
+	}
+}
+
+// expectPolicyError is expectGraphError for a refusal of the passkey policy
+// service, whose bodies repeat the message in innerError.message.
+func expectPolicyError(t *testing.T, resp *http.Response, body []byte, code, msg string) {
+	t.Helper()
+	expectGraphError(t, resp, body, http.StatusBadRequest, code, msg)
+	var ge graphErrorBody
+	_ = json.Unmarshal(body, &ge)
+	if ge.Error.InnerError.Message != ge.Error.Message {
+		t.Errorf("innerError.message = %q, want the message %q", ge.Error.InnerError.Message, ge.Error.Message)
 	}
 }

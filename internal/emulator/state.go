@@ -3,6 +3,7 @@ package emulator
 import (
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 // Application permissions (app roles) the emulator's Graph checks.
 const (
 	RolePolicyRead      = "Policy.Read.AuthenticationMethod"
+	RolePolicyReadAll   = "Policy.Read.All"
 	RolePolicyReadWrite = "Policy.ReadWrite.AuthenticationMethod"
 	RoleGroupMemberRead = "GroupMember.Read.All"
 	RoleGroupRead       = "Group.Read.All"
@@ -36,6 +38,12 @@ type Tenant struct {
 	ID     string
 	Apps   []App
 	Groups []Group
+	// Fido2, when set, is the tenant's passkey policy, a Graph fido2
+	// document stored as PutFido2 stores it (for instance a tenant never
+	// migrated to passkey profiles). A new tenant starts with it at version
+	// 0; an existing one gets it as a write. Empty: a new tenant starts with
+	// DefaultFido2Document, an existing one keeps its policy.
+	Fido2 json.RawMessage
 }
 
 // App is a registered application (service principal) and its credentials.
@@ -79,7 +87,9 @@ type tenant struct {
 	id           string
 	apps         map[string]App   // by lower-case client id
 	groups       map[string]Group // by lower-case object id
-	doc          Fido2Document
+	doc          jsonObject       // the fido2 document as stored (document.go)
+	model        tenantModel      // what stored documents showed beyond the metadata
+	behavior     Behavior         // answers to open questions; empty fields: the emulator's
 	version      uint64
 	lastModified time.Time
 	fault        Fault
@@ -92,7 +102,9 @@ func normalizeID(id string) string { return strings.ToLower(strings.TrimSpace(id
 var ErrUnknownTenant = errors.New("unknown tenant")
 
 // Seed creates the tenant if it does not exist (with the default passkey
-// policy and the default fault settings) and adds its apps and groups.
+// policy, or t.Fido2, and the default fault settings) and adds its apps and
+// groups. A t.Fido2 that is not a document is refused before anything
+// changes.
 func (e *Emulator) Seed(t Tenant) error {
 	id := normalizeID(t.ID)
 	if id == "" {
@@ -111,6 +123,13 @@ func (e *Emulator) Seed(t Tenant) error {
 			return fmt.Errorf("seed tenant %s: group with empty id", id)
 		}
 	}
+	var doc jsonObject
+	if len(t.Fido2) > 0 {
+		var err error
+		if doc, err = storedDocument(t.Fido2); err != nil {
+			return fmt.Errorf("seed tenant %s: %w", id, err)
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	tn, ok := e.tenants[id]
@@ -119,11 +138,18 @@ func (e *Emulator) Seed(t Tenant) error {
 			id:           id,
 			apps:         map[string]App{},
 			groups:       map[string]Group{},
-			doc:          DefaultFido2Document(),
+			doc:          defaultDocument(),
 			lastModified: e.now(),
 			fault:        e.opts.DefaultFault,
 		}
 		e.tenants[id] = tn
+		if len(t.Fido2) > 0 {
+			tn.putDocument(doc)
+		}
+	} else if len(t.Fido2) > 0 {
+		tn.putDocument(doc)
+		tn.version++
+		tn.lastModified = e.now()
 	}
 	for _, app := range t.Apps {
 		app.Roles = slices.Clone(app.Roles)
@@ -150,10 +176,12 @@ func (e *Emulator) TenantIDs() []string {
 }
 
 // Reset returns a tenant's passkey policy to the default, its version to 0
-// and its fault counter to 0. Apps, groups and fault settings stay.
+// and its fault counter to 0, and forgets what documents stored with
+// PutFido2 taught it. Apps, groups, fault settings and behaviour stay.
 func (e *Emulator) Reset(tenantID string) error {
 	return e.withTenant(tenantID, func(tn *tenant) error {
-		tn.doc = DefaultFido2Document()
+		tn.doc = defaultDocument()
+		tn.model = tenantModel{}
 		tn.version = 0
 		tn.graphCount = 0
 		tn.lastModified = e.now()
@@ -162,7 +190,7 @@ func (e *Emulator) Reset(tenantID string) error {
 }
 
 // Version is the number of successful writes to a tenant's passkey policy
-// (PATCH, DELETE or portal edit) since it was created or reset.
+// (PATCH, DELETE, portal edit or PutFido2) since it was created or reset.
 func (e *Emulator) Version(tenantID string) (uint64, error) {
 	var v uint64
 	err := e.withTenant(tenantID, func(tn *tenant) error {
@@ -172,42 +200,96 @@ func (e *Emulator) Version(tenantID string) (uint64, error) {
 	return v, err
 }
 
-// Fido2 returns a copy of a tenant's passkey policy and its version.
+// Fido2 returns the typed view of a tenant's passkey policy and its
+// version. The view leaves out what the emulator does not model; Fido2JSON
+// has everything.
 func (e *Emulator) Fido2(tenantID string) (Fido2Document, uint64, error) {
 	var doc Fido2Document
 	var v uint64
 	err := e.withTenant(tenantID, func(tn *tenant) error {
-		doc, v = tn.doc.Clone(), tn.version
+		doc, v = viewOf(tn.doc), tn.version
 		return nil
 	})
 	return doc, v, err
 }
 
+// Fido2JSON returns a tenant's passkey policy as stored — without the
+// annotations and the entity id GET adds — and its version.
+func (e *Emulator) Fido2JSON(tenantID string) (json.RawMessage, uint64, error) {
+	var raw json.RawMessage
+	var v uint64
+	err := e.withTenant(tenantID, func(tn *tenant) error {
+		raw, v = tn.doc.bytes(), tn.version
+		return nil
+	})
+	return raw, v, err
+}
+
+// PutFido2 replaces a tenant's passkey policy with a Graph fido2 document,
+// stored exactly as given: any state a real tenant can hold, including
+// properties and enum members the emulator does not model, repeated
+// AAGUIDs, attestation with synced passkeys, or no passkey profiles at all
+// (a tenant never migrated). No product rule applies; the document must be
+// a JSON object whose declared properties have their declared JSON types.
+// Annotations and the id are dropped (GET writes them), and the deprecated
+// tenant-wide settings, where present, are made equal to the default
+// profile's. What it holds beyond the metadata, later PATCHes may write.
+// It advances the version.
+func (e *Emulator) PutFido2(tenantID string, raw []byte) error {
+	doc, err := storedDocument(raw)
+	if err != nil {
+		return err
+	}
+	return e.withTenant(tenantID, func(tn *tenant) error {
+		tn.putDocument(doc)
+		tn.version++
+		tn.lastModified = e.now()
+		return nil
+	})
+}
+
+// putDocument stores a checked document and learns its extensions.
+func (tn *tenant) putDocument(doc jsonObject) {
+	tn.doc = doc
+	tn.model = tenantModel{}
+	tn.model.learn(doc)
+}
+
 // PortalEdit changes a tenant's passkey policy the way an administrator in
-// the Entra admin center would: edit receives a copy of the document, and
-// the result must pass the same rules as a Graph PATCH. It advances the
-// version and returns the new one. edit runs under the emulator's lock, so
-// that no write slips in between, and must not call the Emulator.
+// the Entra admin center would: edit receives the typed view, and what it
+// changes is merged into the stored document (what the view does not model
+// stays) and must pass the same rules as a Graph PATCH. Like the admin
+// center, it keeps the ids it gives new profiles (a new profile without one
+// gets a GUID) and its targets may name profiles it creates. It advances
+// the version and returns the new one. edit runs under the emulator's lock,
+// so that no write slips in between, and must not call the Emulator.
 func (e *Emulator) PortalEdit(tenantID string, edit func(*Fido2Document)) (uint64, error) {
 	var v uint64
 	err := e.withTenant(tenantID, func(tn *tenant) error {
-		next := tn.doc.Clone()
-		edit(&next)
-		var err error
-		v, err = e.commitFido2(tn, next.Clone())
-		return err
+		edited := viewOf(tn.doc)
+		edit(&edited)
+		var gerr *graphError
+		if v, gerr = e.write(tn, portalPatch(tn.doc, edited), true); gerr != nil {
+			return gerr
+		}
+		return nil
 	})
 	return v, err
 }
 
-// applyPatch merges a decoded PATCH into a tenant's policy, validates and
-// stores the result; Graph PATCHes and the admin API's portal edits share it.
-func (e *Emulator) applyPatch(tenantID string, patch fido2Patch) (uint64, *graphError) {
+// applyPatch decodes a PATCH body against a tenant's policy and writes it;
+// Graph PATCHes and the admin API's portal edits (portal true) share it.
+func (e *Emulator) applyPatch(tenantID string, body []byte, portal bool) (uint64, *graphError) {
 	var v uint64
 	err := e.withTenant(tenantID, func(tn *tenant) error {
-		var err error
-		v, err = e.commitFido2(tn, patch.apply(tn.doc))
-		return err
+		patch, gerr := decodeFido2Patch(body, !portal, tn.doc, &tn.model)
+		if gerr == nil {
+			v, gerr = e.write(tn, patch, portal)
+		}
+		if gerr != nil {
+			return gerr
+		}
+		return nil
 	})
 	var ruleErr *graphError
 	switch {
@@ -218,23 +300,6 @@ func (e *Emulator) applyPatch(tenantID string, patch fido2Patch) (uint64, *graph
 		return 0, &graphError{Status: http.StatusNotFound, Code: "Request_ResourceNotFound", Message: err.Error()}
 	}
 	return v, nil
-}
-
-// commitFido2 validates next against the tenant's document and stores it.
-// The caller holds e.mu.
-func (e *Emulator) commitFido2(tn *tenant, next Fido2Document) (uint64, error) {
-	for i, p := range next.PasskeyProfiles {
-		if types, err := canonicalPasskeyTypes(p.PasskeyTypes); err == nil {
-			next.PasskeyProfiles[i].PasskeyTypes = types
-		}
-	}
-	if err := validateFido2(tn.doc, next); err != nil {
-		return 0, err
-	}
-	tn.doc = next
-	tn.version++
-	tn.lastModified = e.now()
-	return tn.version, nil
 }
 
 // withTenant runs fn on a tenant under the lock.
