@@ -45,7 +45,7 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs (config/crd/bases) and RBAC (confi
 	cp config/crd/bases/*.yaml charts/passkey-operator/crds/
 	rm -f internal/manifests/crds/*.yaml
 	cp config/crd/bases/*.yaml internal/manifests/crds/
-	cp config/monitoring/prometheusrule.yaml config/monitoring/grafana-dashboard.json charts/passkey-operator/files/
+	cp config/monitoring/prometheusrule.yaml config/monitoring/grafana-dashboard.json config/admission/attestation-with-synced.yaml charts/passkey-operator/files/
 
 .PHONY: docs
 docs: manifests ## Generate the API reference (docs/api.md) from the CRDs.

@@ -67,7 +67,8 @@ type KeyRestrictions struct {
 
 // PasskeyProfileSpec declares one Entra passkey profile: which passkeys it
 // allows, whether attestation is enforced, and which authenticator models.
-// +kubebuilder:validation:XValidation:rule="!has(self.attestation) || self.attestation == 'Disabled' || self.passkeyTypes == ['DeviceBound']",message="attestation RegistrationOnly needs passkeyTypes [DeviceBound] alone: synced passkeys carry no attestation; remove Synced or set attestation to Disabled"
+// +kubebuilder:validation:XValidation:rule="!has(self.attestation) || self.attestation == 'Disabled' || 'DeviceBound' in self.passkeyTypes",message="attestation RegistrationOnly needs DeviceBound among passkeyTypes: synced passkeys carry no attestation; add DeviceBound or set attestation to Disabled"
+// +kubebuilder:validation:XValidation:rule="!has(self.default) || !self.default || !has(self.displayName)",message="a PasskeyProfile with default: true takes no displayName: Entra does not let the default passkey profile be renamed, so it keeps the name Entra gives it (see status.name)"
 type PasskeyProfileSpec struct {
 	// TenantRef is the name of the EntraTenant this profile belongs to.
 	// It cannot be changed; create a new PasskeyProfile instead.
@@ -77,6 +78,8 @@ type PasskeyProfileSpec struct {
 	TenantRef string `json:"tenantRef"`
 
 	// DisplayName is the profile's name in Entra; empty means metadata.name.
+	// Not allowed with default: true: Entra's default profile cannot be
+	// renamed.
 	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	DisplayName string `json:"displayName,omitempty"`
@@ -89,8 +92,11 @@ type PasskeyProfileSpec struct {
 	PasskeyTypes []PasskeyType `json:"passkeyTypes"`
 
 	// Attestation is Disabled (the default) or RegistrationOnly, which
-	// verifies attestation at registration and is allowed only when
-	// passkeyTypes is [DeviceBound] alone.
+	// verifies attestation at registration and needs DeviceBound among
+	// passkeyTypes. Synced passkeys carry no attestation: with Synced too
+	// (as Entra's migration left many default profiles) they cannot be
+	// registered, which the API server warns about; the operator keeps that
+	// state where Entra holds it but never writes it anew.
 	// +kubebuilder:default=Disabled
 	// +optional
 	Attestation Attestation `json:"attestation,omitempty"`
@@ -130,6 +136,11 @@ type PasskeyProfileStatus struct {
 	// ProfileID is the profile's id in Entra.
 	// +optional
 	ProfileID string `json:"profileID,omitempty"`
+
+	// Name is the profile's name in Entra: spec.displayName, or, for the
+	// default profile, the name Entra gave it.
+	// +optional
+	Name string `json:"name,omitempty"`
 
 	// UsedBy lists the GroupAssignments (namespace/name) that name this
 	// profile, which keeps it from being removed from Entra.

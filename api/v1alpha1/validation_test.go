@@ -174,16 +174,28 @@ var admissionCases = []struct {
   passkeyTypes: [DeviceBound]
   attestation: RegistrationOnly
   default: true`, ""},
-	{"profile: attestation with synced passkeys", profileHeader + `spec:
+	// Entra's migration leaves default profiles so: admitted, and warned
+	// about by the ValidatingAdmissionPolicy in config/admission.
+	{"profile: attestation with synced passkeys as well", profileHeader + `spec:
   tenantRef: contoso
   passkeyTypes: [DeviceBound, Synced]
-  attestation: RegistrationOnly`,
-		"attestation RegistrationOnly needs passkeyTypes [DeviceBound] alone: synced passkeys carry no attestation"},
+  attestation: RegistrationOnly`, ""},
 	{"profile: attestation with synced only", profileHeader + `spec:
   tenantRef: contoso
   passkeyTypes: [Synced]
   attestation: RegistrationOnly`,
-		"attestation RegistrationOnly needs passkeyTypes [DeviceBound] alone"},
+		"attestation RegistrationOnly needs DeviceBound among passkeyTypes: synced passkeys carry no attestation"},
+	{"profile: the default profile with a displayName", profileHeader + `spec:
+  tenantRef: contoso
+  passkeyTypes: [DeviceBound]
+  default: true
+  displayName: Base`,
+		"a PasskeyProfile with default: true takes no displayName: Entra does not let the default passkey profile be renamed"},
+	{"profile: a displayName without default", profileHeader + `spec:
+  tenantRef: contoso
+  passkeyTypes: [DeviceBound]
+  default: false
+  displayName: Base`, ""},
 	{"profile: no passkey types", profileHeader + `spec: {tenantRef: contoso, passkeyTypes: []}`,
 		"spec.passkeyTypes: Invalid value: 0: spec.passkeyTypes in body should have at least 1 items"},
 	{"profile: passkey types missing", profileHeader + `spec: {tenantRef: contoso}`,

@@ -44,7 +44,7 @@ func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if *output != "text" && *output != "json" {
 		return exitError, fmt.Errorf("-o %q: use text or json", *output)
 	}
-	set, _, problems, err := loadAndValidate(fs, paths, stdin, stdout)
+	set, _, problems, err := loadAndValidate(fs, paths, stdin, stdout, stderr)
 	if err != nil {
 		return exitError, err
 	}
@@ -113,6 +113,10 @@ func printPlan(w io.Writer, plan manifests.Plan) {
 	summary := "no changes."
 	if plan.Patch {
 		summary = "applying would send one PATCH with the changes above."
+		if plan.Patches > 1 {
+			// Entra gives new profiles their ids; targets can name them only after.
+			summary = "applying would send two PATCHes with the changes above: new profiles first, then the targets that name them."
+		}
 	}
 	if plan.Problems() {
 		// Resources the operator refuses are left out of its PATCH, so a

@@ -22,6 +22,8 @@ const (
 	staff    = "1a2b3c4d-5e6f-4071-8293-a4b5c6d7e8f9"
 	admins   = "2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901"
 	keysID   = "8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d"
+	// sales is a group no target names yet.
+	sales = "3c4d5e6f-7081-4293-a4b5-c6d7e8f90123"
 )
 
 // tenant is an emulated tenant with a default profile for all users, a
@@ -174,6 +176,20 @@ spec: {tenantRef: contoso, displayName: Synced, passkeyTypes: [DeviceBound, Sync
 		code:   exitChanges,
 		want: "+ PasskeyProfile identity/synced: profile created\n" +
 			"Tenant contoso (" + tenantID + "): applying would send one PATCH with the changes above.\n",
+	}, {
+		name: "add a profile and a target that names it: two PATCHes",
+		change: func(s string) string {
+			return s + newProfile + `---
+apiVersion: passkeys.entraops.dev/v1alpha1
+kind: GroupAssignment
+metadata: {name: sales, namespace: identity}
+spec: {tenantRef: contoso, target: {groupID: ` + sales + `}, profiles: [synced]}
+`
+		},
+		code: exitChanges,
+		want: "+ GroupAssignment identity/sales: target created\n" +
+			"+ PasskeyProfile identity/synced: profile created\n" +
+			"Tenant contoso (" + tenantID + "): applying would send two PATCHes with the changes above: new profiles first, then the targets that name them.\n",
 	}, {
 		name: "change a profile",
 		change: func(s string) string {
@@ -328,5 +344,26 @@ func TestHelpAndVersion(t *testing.T) {
 	var out bytes.Buffer
 	if code := run(context.Background(), []string{"--version"}, nil, &out, &out, nil); code != exitOK || !strings.HasPrefix(out.String(), "passkeyctl ") {
 		t.Errorf("--version exited %d: %q", code, out.String())
+	}
+}
+
+// A default profile as Entra's migration left it validates, with the
+// warning kubectl apply would show.
+func TestValidateWarnsOnStderr(t *testing.T) {
+	manifest := `apiVersion: passkeys.entraops.dev/v1alpha1
+kind: EntraTenant
+metadata: {name: contoso}
+spec: {tenantID: ` + tenantID + `, credentials: {type: WorkloadIdentity, clientID: ` + clientID + `}}
+---
+apiVersion: passkeys.entraops.dev/v1alpha1
+kind: PasskeyProfile
+metadata: {name: default, namespace: identity}
+spec: {tenantRef: contoso, default: true, attestation: RegistrationOnly, passkeyTypes: [DeviceBound, Synced]}
+`
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"validate", "-f", "-"}, strings.NewReader(manifest), &out, &errOut, func(string) string { return "" })
+	want := "Warning: -#2: PasskeyProfile identity/default: spec: attestation is enforced while synced passkeys are allowed"
+	if code != exitOK || out.String() != "" || !strings.Contains(errOut.String(), want) {
+		t.Errorf("validate exited %d with %q, stderr %q; want 0 and a warning %q", code, out.String(), errOut.String(), want)
 	}
 }

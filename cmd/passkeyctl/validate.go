@@ -33,7 +33,7 @@ func validateCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) (
 	if err := fs.Parse(args); err != nil {
 		return exitError, err
 	}
-	_, docs, problems, err := loadAndValidate(fs, paths, stdin, stdout)
+	_, docs, problems, err := loadAndValidate(fs, paths, stdin, stdout, stderr)
 	if err != nil {
 		return exitError, err
 	}
@@ -46,9 +46,10 @@ func validateCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) (
 }
 
 // loadAndValidate reads the -f paths, validates what it read and prints
-// every problem; it returns the resources admitted, how many documents it
-// read and how many problems it printed.
-func loadAndValidate(fs *flag.FlagSet, paths []string, stdin io.Reader, stdout io.Writer) (set *manifests.Set, docs, problems int, err error) {
+// every problem, and, as kubectl shows the API server's, every warning on
+// stderr; it returns the resources admitted, how many documents it read and
+// how many problems it printed.
+func loadAndValidate(fs *flag.FlagSet, paths []string, stdin io.Reader, stdout, stderr io.Writer) (set *manifests.Set, docs, problems int, err error) {
 	if len(paths) == 0 {
 		fs.Usage()
 		return nil, 0, 0, errors.New("-f is required")
@@ -63,6 +64,9 @@ func loadAndValidate(fs *flag.FlagSet, paths []string, stdin io.Reader, stdout i
 	}
 	for _, p := range found {
 		fmt.Fprintln(stdout, p)
+	}
+	for _, w := range set.Warnings() {
+		fmt.Fprintln(stderr, "Warning:", w)
 	}
 	return set, len(loaded), len(found), nil
 }

@@ -50,7 +50,18 @@ func (v verdict) setConditions(s *passkeysv1alpha1.SyncStatus, gen int64) {
 			"; remove the profile from them to let the deletion finish")
 	default:
 		setSynced(s, gen, v.drift, v.enforced)
+		warnWhenReady(s, v.warnings)
 	}
+}
+
+// warnWhenReady adds warnings to a True Ready condition's message: the
+// spec holds, but does not do what it seems to.
+func warnWhenReady(s *passkeysv1alpha1.SyncStatus, warnings []string) {
+	ready := meta.FindStatusCondition(s.Conditions, passkeysv1alpha1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionTrue || len(warnings) == 0 {
+		return
+	}
+	ready.Message += "; warning: " + strings.Join(warnings, "; ")
 }
 
 // waits says whether a problem clears by itself once another resource or

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -147,6 +148,8 @@ func TestVerdictPrecedence(t *testing.T) {
 			ReasonNotPersisted, status.FailedStatus},
 		{"no drift is Ready", verdict{enforced: true},
 			ReasonSucceeded, status.CurrentStatus},
+		{"a warning leaves it Ready", verdict{enforced: true, outcome: outcome{warnings: []string{policy.WarningAttestationWithSynced}}},
+			ReasonSucceeded, status.CurrentStatus},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := passkeysv1alpha1.SyncStatus{ObservedGeneration: 1}
@@ -154,6 +157,9 @@ func TestVerdictPrecedence(t *testing.T) {
 			ready := meta.FindStatusCondition(s.Conditions, passkeysv1alpha1.ConditionReady)
 			if ready == nil || ready.Reason != tc.reason {
 				t.Errorf("Ready = %+v, want reason %s", ready, tc.reason)
+			}
+			if w := tc.v.warnings; len(w) > 0 && !strings.HasSuffix(ready.Message, "; warning: "+w[0]) {
+				t.Errorf("Ready message %q does not end with the warning", ready.Message)
 			}
 			if res := kstatusOf(t, 2, s); res.Status != tc.want {
 				t.Errorf("kstatus = %s (%s), want %s", res.Status, res.Message, tc.want)

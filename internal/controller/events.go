@@ -15,13 +15,18 @@ import (
 // Events say what changed, never that nothing did (docs/events.md): a
 // quiet resync records none.
 
-// emitApplied records, on the tenant, what the pass's PATCH wrote.
+// emitApplied records, on the tenant, what the pass's PATCHes wrote.
 func (p *pass) emitApplied() {
 	if len(p.applied) == 0 || p.r.Events == nil {
 		return
 	}
+	// A second PATCH names the profiles the first created (ADR 0009).
+	count := "one PATCH"
+	if p.patches > 1 {
+		count = "two PATCHes"
+	}
 	p.r.Events.Eventf(p.tenant, nil, corev1.EventTypeNormal, ReasonApplied, "Patch",
-		"Applied one PATCH to the fido2 policy: %s", strings.Join(p.applied, "; "))
+		"Applied %s to the fido2 policy: %s", count, strings.Join(p.applied, "; "))
 }
 
 // emitTransitions records an event when the Ready condition changes, and

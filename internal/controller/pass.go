@@ -29,8 +29,10 @@ type pass struct {
 	confirmed policy.Confirmation
 	// final is what Entra holds at the end of the pass.
 	final policy.Policy
-	// applied says what this pass's PATCH wrote, for the Applied event.
+	// applied says what this pass's PATCHes wrote, for the Applied event,
+	// and patches how many it sent.
 	applied []string
+	patches int
 	// err is a failure that stopped the pass; every resource reports it.
 	err error
 	// suspended: the tenant is suspended; nothing was read or written.
@@ -55,8 +57,7 @@ func (p *pass) failAll(err error) (ctrl.Result, error) {
 }
 
 // decide makes the pass's decision from what Entra holds and the resources
-// the tenant admits. Profile ids are written to the statuses before anything
-// is sent to Entra, so a crash between the two never creates a duplicate.
+// the tenant admits, and records the ids of the profiles Entra holds.
 func (p *pass) decide(ctx context.Context, groups specs.Groups, allowed map[string]bool, observed policy.Policy) error {
 	profiles := admit(p, p.res.profiles, allowed)
 	assignments := admit(p, p.res.assignments, allowed)
@@ -65,8 +66,8 @@ func (p *pass) decide(ctx context.Context, groups specs.Groups, allowed map[stri
 		return err
 	}
 	p.final = observed
-	p.decision = policy.Decide(observed, declared, p.r.newID)
-	return p.recordProfileIDs(ctx, p.decision.IDs, "the profile id before creating it")
+	p.decision = policy.Decide(observed, declared)
+	return p.recordProfileIDs(ctx, p.decision.IDs)
 }
 
 // admit keeps the resources from namespaces the tenant allows and records
@@ -86,11 +87,14 @@ func admit[T passkeysv1alpha1.TenantObject](p *pass, objs []T, allowed map[strin
 	return out
 }
 
-// write sends the decided document, if any, and reads it back to confirm
-// Entra kept it.
+// write sends the decided document, if any, reads it back to confirm Entra
+// kept it, and goes on while the decision does: new profiles are created
+// without ids, and only once the read-back has given them Entra's ids can a
+// second write let targets name them. A crash in between adopts them by
+// name, never creating a duplicate (DESIGN §3).
 func (p *pass) write(ctx context.Context, graph Graph) error {
-	if send := p.decision.Send; send != nil {
-		body, err := entra.PatchFromPolicy(*send)
+	for p.decision.Send != nil && p.patches < policy.MaxPatches {
+		body, err := entra.PatchFromPolicy(*p.decision.Send)
 		if err != nil {
 			return err
 		}
@@ -102,17 +106,20 @@ func (p *pass) write(ctx context.Context, graph Graph) error {
 			return err
 		}
 		p.final = entra.ToPolicy(readBack)
-		p.applied = p.decision.Written
+		p.applied = append(p.applied, p.decision.Written...)
+		p.patches++
+		p.decision = p.decision.Continue(p.final)
+		if err := p.recordProfileIDs(ctx, p.decision.IDs); err != nil {
+			return err
+		}
 	}
 	p.confirmed = p.decision.Confirm(p.final)
-	// Entra may store a new profile under another id than the one we sent:
-	// the read-back, matched by name, has the last word.
-	return p.recordProfileIDs(ctx, p.confirmed.MovedIDs, "Entra's profile id")
+	return nil
 }
 
-// recordProfileIDs writes each profile's id from ids into its status where
-// it differs; why says, in errors, what the id is for.
-func (p *pass) recordProfileIDs(ctx context.Context, ids map[policy.Ref]string, why string) error {
+// recordProfileIDs writes each profile's Entra id from ids into its status
+// where it differs.
+func (p *pass) recordProfileIDs(ctx context.Context, ids map[policy.Ref]string) error {
 	for _, obj := range p.res.profiles {
 		id, ok := ids[specs.RefOf(obj)]
 		if !ok || id == obj.Status.ProfileID {
@@ -120,7 +127,7 @@ func (p *pass) recordProfileIDs(ctx context.Context, ids map[policy.Ref]string, 
 		}
 		obj.Status.ProfileID = id
 		if err := p.r.Status().Patch(ctx, obj, client.MergeFrom(p.originals[obj].(client.Object))); err != nil {
-			return fmt.Errorf("recording %s for PasskeyProfile %s/%s: %w", why, obj.Namespace, obj.Name, err)
+			return fmt.Errorf("recording Entra's profile id for PasskeyProfile %s/%s: %w", obj.Namespace, obj.Name, err)
 		}
 		p.originals[obj] = obj.DeepCopy()
 	}
@@ -153,6 +160,8 @@ type outcome struct {
 	// usedBy are the assignments naming a profile, as namespace/name.
 	usedBy  []string
 	groupID string
+	// warnings are added to the Ready message when Entra matches the spec.
+	warnings []string
 }
 
 func (p *pass) outcome(obj passkeysv1alpha1.Object) outcome {
@@ -162,7 +171,7 @@ func (p *pass) outcome(obj passkeysv1alpha1.Object) outcome {
 	}
 	o := p.decision.Outcomes[ref]
 	out := outcome{problem: o.Problem, drift: p.confirmed.Drift[ref], corrected: p.confirmed.Corrected[ref],
-		keptFor: o.KeptFor, groupID: o.GroupID}
+		keptFor: o.KeptFor, groupID: o.GroupID, warnings: o.Warnings}
 	for _, user := range o.UsedBy {
 		out.usedBy = append(out.usedBy, user.Namespace+"/"+user.Name)
 	}

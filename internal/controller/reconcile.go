@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/google/uuid"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,7 +25,9 @@ type Graph interface {
 
 // TenantReconciler reconciles one EntraTenant and every PasskeyProfile and
 // GroupAssignment that names it, in one pass: one GET of the fido2 policy,
-// at most one merged PATCH and its read-back (DESIGN.md §3).
+// then, when Entra differs, one merged PATCH and its read-back, and a
+// second pair only when new profiles need Entra's ids before targets can
+// name them (DESIGN.md §3).
 type TenantReconciler struct {
 	client.Client
 	// APIReader reads Secrets straight from the API server, since the cache
@@ -36,8 +37,6 @@ type TenantReconciler struct {
 	// Secret's value (nil for credentials that use none).
 	Connect func(ctx context.Context, tenant *passkeysv1alpha1.EntraTenant, secret []byte) (Graph, error)
 	Events  events.EventRecorder
-	// NewID makes ids for new passkey profiles; uuid.NewString by default.
-	NewID func() string
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
 	// BurstWindow is how long a pass waits after a profile or assignment
@@ -115,13 +114,6 @@ func (r *TenantReconciler) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
-}
-
-func (r *TenantReconciler) newID() string {
-	if r.NewID != nil {
-		return r.NewID()
-	}
-	return uuid.NewString()
 }
 
 // addFinalizers makes sure no resource can vanish before the pass has

@@ -42,7 +42,9 @@ func TestRestartMidWayCreatesNoDuplicate(t *testing.T) {
 	f := newTenant(t, func(tenant *passkeysv1alpha1.EntraTenant) { tenant.Spec.Suspend = true })
 	ctx := context.Background()
 
-	// Died after recording the id: the status holds an id Entra never saw.
+	// A status id Entra does not hold (an older operator recorded ids before
+	// creating; or Entra lost the profile): the profile is created anew,
+	// without an id, and the status takes Entra's.
 	recorded := f.profile("recorded", passkeysv1alpha1.PasskeyProfileSpec{PasskeyTypes: synced})
 	waitCondition(t, recorded, ready, metav1.ConditionFalse, "Suspended")
 	const recordedID = "11111111-2222-4333-8444-555555555555"
@@ -52,7 +54,8 @@ func TestRestartMidWayCreatesNoDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Died after the PATCH: Entra holds the profile, the status nothing.
+	// Died after the PATCH that created it: Entra holds the profile, the
+	// status nothing. It is adopted by name, not created again.
 	const createdID = "66666666-7777-4888-8999-000000000000"
 	if _, err := emu.PortalEdit(f.tenantID, func(doc *emulator.Fido2Document) {
 		doc.PasskeyProfiles = append(doc.PasskeyProfiles, emulator.PasskeyProfile{
@@ -69,16 +72,19 @@ func TestRestartMidWayCreatesNoDuplicate(t *testing.T) {
 	waitCondition(t, patched, ready, metav1.ConditionTrue, "Succeeded")
 
 	doc := f.fido2()
-	for name, wantID := range map[string]string{"recorded": recordedID, "patched": createdID} {
+	for name, status := range map[string]string{"recorded": recorded.Status.ProfileID, "patched": patched.Status.ProfileID} {
 		if n := countNamed(doc, name); n != 1 {
 			t.Errorf("Entra holds %d profiles named %q, want 1", n, name)
 		}
-		if got, _ := profileByName(doc, name); got.ID != wantID {
-			t.Errorf("profile %q has id %s in Entra, want %s", name, got.ID, wantID)
+		if got, _ := profileByName(doc, name); got.ID != status {
+			t.Errorf("profile %q has id %s in Entra, but %s in status", name, got.ID, status)
 		}
 	}
-	if patched.Status.ProfileID != createdID || recorded.Status.ProfileID != recordedID {
-		t.Errorf("status.profileID = %s, %s; want %s, %s", recorded.Status.ProfileID, patched.Status.ProfileID, recordedID, createdID)
+	if patched.Status.ProfileID != createdID {
+		t.Errorf("patched: status.profileID = %s, want the adopted %s", patched.Status.ProfileID, createdID)
+	}
+	if recorded.Status.ProfileID == recordedID {
+		t.Errorf("recorded: status.profileID is still %s, an id Entra never gave", recordedID)
 	}
 }
 

@@ -20,6 +20,11 @@ import (
 func (p *pass) writeStatuses(ctx context.Context) error {
 	for _, obj := range p.res.profiles {
 		obj.Status.UsedBy = p.outcome(obj).usedBy
+		// Entra's own name matters for the default profile, which the spec
+		// does not name.
+		if entra, ok := p.final.ProfileByID(obj.Status.ProfileID); ok {
+			obj.Status.Name = entra.Name
+		}
 	}
 	for _, obj := range p.res.assignments {
 		o := p.outcome(obj)

@@ -7,6 +7,7 @@ package manifests
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,22 +44,29 @@ type Object struct {
 // GroupAssignment per include and exclude target. Applied as they are, the
 // resources find Entra already holding what they declare: the profiles
 // keep their Entra names (the operator adopts a profile by name) and the
-// targets their group ids. Warnings name what cannot be declared (targets
-// of single users).
+// targets their group ids. What cannot be declared — targets of single
+// users, values this version does not know — is left out, so it stays
+// unmanaged and untouched, and a warning says so; the API server would
+// refuse nothing the export writes.
 func Export(p policy.Policy, opts ExportOptions) (objects []Object, warnings []string) {
 	objects = append(objects, exportTenant(p, opts))
 	names := newNamer()
 	profileNames := map[string]string{} // lower-case Entra id → resource name
 	for _, profile := range p.Profiles {
+		if unknown := policy.UnknownValues(profile); len(unknown) > 0 {
+			warnings = append(warnings, fmt.Sprintf("passkey profile %q (%s) holds %s, which this version cannot declare; it is left out and stays unmanaged",
+				profile.Name, profile.ID, strings.Join(unknown, " and ")))
+			continue
+		}
 		isDefault := strings.EqualFold(profile.ID, p.DefaultProfileID)
 		name := profile.Name
 		if isDefault {
 			name = "default"
 		}
-		obj := exportProfile(profile, isDefault, names.next(name, "profile"), opts)
+		obj, notes := exportProfile(profile, isDefault, names.next(name, "profile"), opts)
 		profileNames[strings.ToLower(profile.ID)] = obj.Name
 		objects = append(objects, Object{
-			Comment: fmt.Sprintf("Passkey profile %q (Entra id %s).", profile.Name, profile.ID),
+			Comment: strings.Join(append([]string{fmt.Sprintf("Passkey profile %q (Entra id %s).", profile.Name, profile.ID)}, notes...), "\n"),
 			Object:  obj,
 		})
 	}
@@ -103,12 +111,19 @@ func exportTenant(p policy.Policy, opts ExportOptions) Object {
 	return Object{Comment: comment, Object: tenant}
 }
 
-func exportProfile(p policy.Profile, isDefault bool, name string, opts ExportOptions) *passkeysv1alpha1.PasskeyProfile {
+// exportProfile declares p; notes say, for the comment, what the resource
+// writes differently from what Entra lists.
+func exportProfile(p policy.Profile, isDefault bool, name string, opts ExportOptions) (*passkeysv1alpha1.PasskeyProfile, []string) {
 	spec := passkeysv1alpha1.PasskeyProfileSpec{
 		TenantRef:   opts.TenantName,
 		DisplayName: p.Name,
 		Default:     isDefault,
 		Attestation: passkeysv1alpha1.AttestationDisabled,
+	}
+	var notes []string
+	if isDefault {
+		// Entra's default profile cannot be renamed: it keeps Entra's name.
+		spec.DisplayName = ""
 	}
 	for _, t := range p.PasskeyTypes {
 		switch t {
@@ -126,7 +141,15 @@ func exportProfile(p policy.Profile, isDefault bool, name string, opts ExportOpt
 		if strings.EqualFold(k.EnforcementType, policy.EnforcementBlock) {
 			enforcement = passkeysv1alpha1.KeyEnforcementBlock
 		}
-		spec.KeyRestrictions = &passkeysv1alpha1.KeyRestrictions{Enforcement: enforcement, AAGUIDs: k.AAGUIDs}
+		aaguids, repeated := uniqueAAGUIDs(k.AAGUIDs)
+		spec.KeyRestrictions = &passkeysv1alpha1.KeyRestrictions{Enforcement: enforcement, AAGUIDs: aaguids}
+		for _, a := range repeated {
+			notes = append(notes, fmt.Sprintf("Entra lists AAGUID %s more than once; it is declared once, which allows or blocks the same.", a))
+		}
+	}
+	if spec.Attestation == passkeysv1alpha1.AttestationRegistrationOnly && slices.Contains(spec.PasskeyTypes, passkeysv1alpha1.PasskeySynced) {
+		notes = append(notes, "Attestation is enforced with synced passkeys allowed, as Entra's migration left it: synced passkeys,\n"+
+			"which carry no attestation, cannot be registered. The operator keeps this as Entra holds it.")
 	}
 	if isDefault {
 		// Entra never deletes its default profile; say so in the resource.
@@ -136,7 +159,23 @@ func exportProfile(p policy.Profile, isDefault bool, name string, opts ExportOpt
 		TypeMeta:   metav1.TypeMeta{APIVersion: passkeysv1alpha1.GroupVersion.String(), Kind: "PasskeyProfile"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: opts.Namespace},
 		Spec:       spec,
+	}, notes
+}
+
+// uniqueAAGUIDs drops repeats (any case), which Entra stores as sent but
+// the API refuses, and returns the ones it dropped.
+func uniqueAAGUIDs(in []string) (unique, repeated []string) {
+	seen := map[string]bool{}
+	for _, a := range in {
+		key := strings.ToLower(a)
+		if seen[key] {
+			repeated = append(repeated, a)
+			continue
+		}
+		seen[key] = true
+		unique = append(unique, a)
 	}
+	return unique, repeated
 }
 
 func exportTarget(t policy.Target, exclude bool, names *namer, profileNames map[string]string, opts ExportOptions) (
@@ -147,6 +186,14 @@ func exportTarget(t policy.Target, exclude bool, names *namer, profileNames map[
 	}
 	if strings.EqualFold(t.TargetType, policy.TargetTypeUser) {
 		return nil, "", fmt.Sprintf("%s target %s is a single user, which a GroupAssignment cannot declare; it is left out", list, t.ID)
+	}
+	if !strings.EqualFold(t.TargetType, policy.TargetTypeGroup) {
+		return nil, "", fmt.Sprintf("%s target %s has targetType %q, which this version cannot declare; it is left out and stays unmanaged", list, t.ID, t.TargetType)
+	}
+	for _, id := range t.AllowedPasskeyProfiles {
+		if _, ok := profileNames[strings.ToLower(id)]; !ok && !exclude {
+			return nil, "", fmt.Sprintf("%s target %s allows passkey profile %s, which is left out; so is the target, which stays unmanaged", list, t.ID, id)
+		}
 	}
 	spec := passkeysv1alpha1.GroupAssignmentSpec{
 		TenantRef:            opts.TenantName,

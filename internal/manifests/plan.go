@@ -34,6 +34,9 @@ type Plan struct {
 	Changes  []Change `json:"changes"`
 	// Patch says whether the operator would send a PATCH.
 	Patch bool `json:"patch"`
+	// Patches is how many: two when new profiles must be created, and get
+	// Entra's ids, before targets can name them.
+	Patches int `json:"patches"`
 }
 
 // Problems says whether any change is a problem.
@@ -60,18 +63,41 @@ func (s *Set) PlanTenant(ctx context.Context, c *entra.Client, t *passkeysv1alph
 	if err != nil {
 		return Plan{}, err
 	}
-	decision := policy.Decide(entra.ToPolicy(cfg), declared, uuid.NewString)
-	return Plan{Tenant: t.Name, TenantID: t.Spec.TenantID, Patch: decision.Send != nil, Changes: changes(decision)}, nil
+	// Entra's ids for new profiles are not known before it is written: the
+	// preview stands in ids of its own.
+	writes := policy.Decide(entra.ToPolicy(cfg), declared).Expect(uuid.NewString)
+	plan := Plan{Tenant: t.Name, TenantID: t.Spec.TenantID, Changes: changes(writes)}
+	for _, w := range writes {
+		if w.Send != nil {
+			plan.Patches++
+		}
+	}
+	plan.Patch = plan.Patches > 0
+	return plan, nil
 }
 
-func changes(decision policy.Decision) []Change {
+// changes lists what the pass's writes do: each field that differs before
+// the pass (Continue keeps that drift), what is removed, and the problems
+// left once every write is done.
+func changes(writes []policy.Decision) []Change {
+	last := writes[len(writes)-1]
+	written := map[policy.Ref]bool{}
+	var removed []string
+	for _, w := range writes {
+		if w.Send == nil {
+			continue
+		}
+		for ref, o := range w.Outcomes {
+			written[ref] = written[ref] || o.Written
+		}
+		removed = append(removed, w.Removed...)
+	}
 	var out []Change
-	for _, ref := range sortedRefs(decision.Outcomes) {
-		o := decision.Outcomes[ref]
-		for _, d := range o.Drift {
+	for _, ref := range sortedRefs(last.Outcomes) {
+		for _, d := range last.Outcomes[ref].Drift {
 			c := Change{Action: "update", Resource: ref.String(), Field: d.Field, From: d.Observed, To: d.Desired}
 			switch {
-			case !o.Written:
+			case !written[ref]:
 				c.Action = "report"
 			case d.Observed == policy.Absent:
 				c.Action = "create"
@@ -79,10 +105,10 @@ func changes(decision policy.Decision) []Change {
 			out = append(out, c)
 		}
 	}
-	for _, r := range decision.Removed {
+	for _, r := range removed {
 		out = append(out, Change{Action: "remove", Resource: r})
 	}
-	problems := decision.Problems()
+	problems := last.Problems()
 	for _, ref := range sortedRefs(problems) {
 		p := problems[ref]
 		c := Change{Action: "problem", Resource: ref.String(), Message: p.Reason + ": " + p.Message}

@@ -78,7 +78,14 @@ type Set struct {
 	profiles    []*passkeysv1alpha1.PasskeyProfile
 	assignments []*passkeysv1alpha1.GroupAssignment
 	sources     map[policy.Ref]Document
+	// warnings are what the API server's ValidatingAdmissionPolicy would
+	// warn about: admitted, but not doing what it seems to.
+	warnings []Problem
 }
+
+// Warnings are what applying the set would be warned about, as kubectl
+// apply shows the API server's warnings.
+func (s *Set) Warnings() []Problem { return s.warnings }
 
 // add types an admitted document. A second document for the same object
 // is refused: kubectl apply would keep only the last one and kustomize
@@ -195,7 +202,14 @@ func (s *Set) checkTenant(name string) ([]Problem, error) {
 	if err != nil {
 		return nil, err
 	}
-	found := policy.Decide(offlineTenant(declared), declared, uuid.NewString).Problems()
+	writes := policy.Decide(offlineTenant(declared), declared).Expect(uuid.NewString)
+	last := writes[len(writes)-1]
+	for _, ref := range sortedRefs(last.Outcomes) {
+		for _, w := range last.Outcomes[ref].Warnings {
+			s.warnings = append(s.warnings, Problem{s.sources[ref].Source, ref.String(), "spec", w})
+		}
+	}
+	found := last.Problems()
 	for _, ref := range sortedRefs(found) {
 		p := found[ref]
 		field := "spec"
@@ -220,10 +234,19 @@ func objects[T passkeysv1alpha1.Object](in []T) []passkeysv1alpha1.Object {
 // create (driftPolicy Report, suspended) is taken to be there already, as
 // such a resource only makes sense for a profile that exists. So Decide
 // counts every declared profile against Entra's limit, and a target may
-// name any of them.
+// name any of them. A default profile declared with attestation and synced
+// passkeys is taken to be migrated so: Entra's migration is the one way to
+// that state, which the operator keeps but never writes.
 func offlineTenant(declared policy.Declared) policy.Policy {
-	p := policy.Policy{DefaultProfileID: offlineDefaultProfile,
-		Profiles: []policy.Profile{{ID: offlineDefaultProfile, Name: "Default passkey profile"}}}
+	def := policy.Profile{ID: offlineDefaultProfile, Name: "Default passkey profile"}
+	p := policy.Policy{DefaultProfileID: offlineDefaultProfile}
+	for _, spec := range declared.Profiles {
+		if spec.Default && strings.EqualFold(spec.Attestation, policy.AttestationRegistrationOnly) && len(spec.PasskeyTypes) == 2 {
+			def.AttestationEnforcement = policy.AttestationRegistrationOnly
+			def.PasskeyTypes = []string{policy.PasskeyDeviceBound, policy.PasskeySynced}
+		}
+	}
+	p.Profiles = append(p.Profiles, def)
 	for _, spec := range declared.Profiles {
 		if !spec.Default && (!spec.Enforce || spec.Suspended) {
 			name := cmp.Or(spec.Name, spec.Ref.Name)

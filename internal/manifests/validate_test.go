@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/passkey-operator/passkey-operator/internal/policy"
 )
 
 const validTenant = `
@@ -53,9 +55,19 @@ func TestValidate(t *testing.T) {
 		name: "a valid set",
 		yaml: stream(validTenant, profile("keys", ""), assignment("staff", "{groupName: Staff}", "  profiles: [keys]\n")),
 	}, {
-		name: "a CEL rule: attestation with synced passkeys",
+		name: "a CEL rule: attestation with synced passkeys alone",
+		yaml: stream(validTenant, profile("keys", "  attestation: RegistrationOnly\n  passkeyTypes: [Synced]\n")),
+		want: []string{"PasskeyProfile identity/keys: spec: Invalid value: attestation RegistrationOnly needs DeviceBound among passkeyTypes"},
+	}, {
+		name: "a CEL rule: the default profile keeps Entra's name",
+		yaml: stream(validTenant, profile("keys", "  default: true\n  displayName: Base\n")),
+		want: []string{"PasskeyProfile identity/keys: spec: Invalid value: a PasskeyProfile with default: true takes no displayName"},
+	}, {
+		// Admitted (Entra holds it where it migrated a default profile), but
+		// the operator never writes it anew.
+		name: "attestation with synced as well on a new profile",
 		yaml: stream(validTenant, profile("keys", "  attestation: RegistrationOnly\n  passkeyTypes: [DeviceBound, Synced]\n")),
-		want: []string{"PasskeyProfile identity/keys: spec: Invalid value: attestation RegistrationOnly needs passkeyTypes [DeviceBound] alone"},
+		want: []string{"PasskeyProfile identity/keys: spec: AttestationNeedsDeviceBoundOnly: Entra holds attestation with synced passkeys allowed only where its migration left it, and the operator does not write it anew"},
 	}, {
 		name: "the schema: an unknown enum value",
 		yaml: stream(validTenant, profile("keys", "  driftPolicy: Sometimes\n")),
@@ -77,7 +89,7 @@ func TestValidate(t *testing.T) {
 		// past Entra's limit; offline, the order is by name.
 		name: "four profiles with the default",
 		yaml: stream(validTenant, profile("a", "  default: true\n"), profile("b", ""), profile("c", ""), profile("d", "")),
-		want: []string{`PasskeyProfile identity/d: spec: TooManyProfiles: Entra allows at most 3 passkey profiles per tenant, the default one included, and the tenant holds "a", "b" and "c"; passkey profile "d" was not created`},
+		want: []string{`PasskeyProfile identity/d: spec: TooManyProfiles: Entra allows at most 3 passkey profiles per tenant, the default one included, and the tenant holds "Default passkey profile", "b" and "c"; passkey profile "d" was not created`},
 	}, {
 		name: "three profiles and Entra's default make four",
 		yaml: stream(validTenant, profile("a", ""), profile("b", ""), profile("c", "")),
@@ -182,4 +194,22 @@ func join(problems []Problem) string {
 		out = append(out, p.String())
 	}
 	return strings.Join(out, "\n")
+}
+
+// A default profile as Entra's migration left it is valid, with the
+// warning the API server gives for it.
+func TestValidateWarnsOfAttestationWithSynced(t *testing.T) {
+	yaml := stream(validTenant, profile("base", "  default: true\n  attestation: RegistrationOnly\n  passkeyTypes: [DeviceBound, Synced]\n"))
+	docs, err := Load([]string{"-"}, strings.NewReader(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, problems, err := Validate(docs)
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("refused (%v): %s", err, join(problems))
+	}
+	want := "-#2: PasskeyProfile identity/base: spec: " + policy.WarningAttestationWithSynced
+	if got := join(set.Warnings()); got != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
+	}
 }

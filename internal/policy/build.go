@@ -47,7 +47,18 @@ type DesiredAssignment struct {
 	Problem *Problem
 }
 
-func (d DesiredProfile) action() action    { return d.Spec.action(d.Problem) }
+func (d DesiredProfile) action() action { return d.Spec.action(d.Problem) }
+
+// against is the profile to hold in place of got: the default profile keeps
+// the name Entra gave it, since Entra does not let it be renamed (and the
+// API gives it no displayName).
+func (d DesiredProfile) against(got Profile) Profile {
+	want := d.Profile
+	if d.Spec.Default {
+		want.Name = got.Name
+	}
+	return want
+}
 func (d DesiredAssignment) action() action { return d.Spec.action(d.Problem) }
 
 // declares says whether the resource keeps its profile from being treated
@@ -331,7 +342,9 @@ func usable(p DesiredProfile) *Problem {
 	case p.Problem != nil:
 		return problemPtr(ReasonProfileNotReady, "%s cannot be written to Entra: %s", p.Spec.Ref, p.Problem)
 	case p.Profile.ID == "":
-		return problemPtr(ReasonProfileNotReady, "%s has no Entra profile id yet", p.Spec.Ref)
+		// New profiles are created first, without an id; a target names one
+		// once Entra has given it its id (DESIGN §3).
+		return problemPtr(ReasonProfileNotReady, "%s; the target names it once Entra has created it and given it an id", notInEntra(p.Spec))
 	default:
 		return nil
 	}

@@ -62,13 +62,21 @@ func TestBuildProfileProblems(t *testing.T) {
 		want    string
 		mention string
 	}{{
-		name: "attestation with synced",
+		// Entra holds it (migrated tenants): Merge judges whether it is
+		// kept or written anew.
+		name: "attestation with synced as well builds",
 		mutate: func(s *ProfileSpec) {
 			s.PasskeyTypes = []string{"DeviceBound", "Synced"}
 			s.Attestation = "RegistrationOnly"
 		},
+	}, {
+		name: "attestation with synced alone",
+		mutate: func(s *ProfileSpec) {
+			s.PasskeyTypes = []string{"Synced"}
+			s.Attestation = "RegistrationOnly"
+		},
 		want:    ReasonAttestationNeedsDeviceBoundOnly,
-		mention: "deviceBound alone",
+		mention: "attestation needs deviceBound",
 	}, {
 		name:    "unknown passkey type",
 		mutate:  func(s *ProfileSpec) { s.PasskeyTypes = []string{"Hybrid"} },
@@ -94,10 +102,10 @@ func TestBuildProfileProblems(t *testing.T) {
 		want:    ReasonInvalidAAGUID,
 		mention: "yubikey-5",
 	}, {
-		name:   "no id assigned",
+		// A new profile is created without an id; Entra gives it one.
+		name:   "no id yet is fine",
 		mutate: func(*ProfileSpec) {},
 		id:     "-",
-		want:   ReasonInvalidProfileID,
 	}, {
 		name:   "deleting: the spec no longer matters",
 		mutate: func(s *ProfileSpec) { s.PasskeyTypes = []string{"Hybrid"}; s.Deleting = true },
@@ -182,7 +190,7 @@ func TestBuildProfileConflicts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ids := tt.ids
 			if ids == nil {
-				ids = AssignProfileIDs(tt.profiles, defaultTenant(), idSource())
+				ids = AssignProfileIDs(tt.profiles, defaultTenant())
 			}
 			d := Build(mergeTenant(), tt.profiles, nil, ids)
 			got := map[Ref]string{}
@@ -237,7 +245,8 @@ func TestBuildAssignmentProblems(t *testing.T) {
 	strict := profileSpec("strict", 1)
 	elsewhere := profileSpec("elsewhere", 2, func(s *ProfileSpec) { s.Ref.Namespace = "other" })
 	leaving := profileSpec("leaving", 3, func(s *ProfileSpec) { s.Deleting = true }) // never created: no id
-	profiles := []ProfileSpec{broken, strict, elsewhere, leaving}
+	fresh := profileSpec("fresh", 4)                                                 // new: no id yet
+	profiles := []ProfileSpec{broken, strict, elsewhere, leaving, fresh}
 	ids := map[Ref]string{broken.Ref: pid(4), strict.Ref: pid(2), elsewhere.Ref: pid(3)}
 	exclude := func(s *AssignmentSpec) { s.Exclude = true }
 	tests := []struct {
@@ -264,7 +273,12 @@ func TestBuildAssignmentProblems(t *testing.T) {
 		name:        "a profile without id makes the assignment wait",
 		assignments: []AssignmentSpec{assignmentSpec("admins", 0, gid(1), []string{"strict", "leaving"})},
 		want:        map[Ref]string{assignmentRef("admins"): ReasonProfileNotReady},
-		mention:     "no Entra profile id",
+		mention:     "PasskeyProfile team/leaving is being deleted and is not in Entra",
+	}, {
+		name:        "a profile being created makes the assignment wait for its id",
+		assignments: []AssignmentSpec{assignmentSpec("admins", 0, gid(1), []string{"strict", "fresh"})},
+		want:        map[Ref]string{assignmentRef("admins"): ReasonProfileNotReady},
+		mention:     "PasskeyProfile team/fresh is not in Entra yet; the target names it once Entra has created it and given it an id",
 	}, {
 		name:        "include without profiles",
 		assignments: []AssignmentSpec{assignmentSpec("admins", 0, gid(1), nil)},

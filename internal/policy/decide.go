@@ -27,6 +27,9 @@ type Outcome struct {
 	UsedBy []Ref
 	// GroupID is the group an assignment's target resolved to; "" if none.
 	GroupID string
+	// Warnings are for people: what the resource declares that Entra holds
+	// but that does not do what it seems to.
+	Warnings []string
 }
 
 // Decision is what one pass does to a tenant's document, decided before
@@ -34,9 +37,9 @@ type Outcome struct {
 // show it.
 type Decision struct {
 	Desired Desired
-	// IDs is the Entra id of every profile that has one. The operator
-	// records new ones before it sends anything, so that a crash in between
-	// never creates a duplicate (DESIGN §3).
+	// IDs is the Entra id of every profile Entra holds, found by KnownID or
+	// adopted by name; the operator records them in status. A profile Entra
+	// does not hold yet has none: Send creates it without one.
 	IDs map[Ref]string
 	// Send is the document to PATCH; nil when Entra already holds what the
 	// Enforce resources declare.
@@ -49,20 +52,28 @@ type Decision struct {
 	Written []string
 	// Removed describes each profile and target Send takes out.
 	Removed []string
+
+	declared Declared
 }
+
+// MaxPatches is how many PATCHes one pass sends at most: one that creates
+// new profiles, without ids, and one that lets targets name them once
+// Entra has given them ids. A second write that is still not enough would
+// mean Entra does not keep what it is sent; the pass stops there and the
+// statuses say so.
+const MaxPatches = 2
 
 // Decide turns what Entra holds and what the resources declare into the
 // pass's decision: ids for the profiles, the desired policy, each
 // resource's drift and problems, and the document to send. It is the one
-// place this is decided, for the operator and passkeyctl alike. newID makes
-// ids for new profiles.
-func Decide(observed Policy, declared Declared, newID func() string) Decision {
-	ids := AssignProfileIDs(declared.Profiles, observed, newID)
+// place this is decided, for the operator and passkeyctl alike.
+func Decide(observed Policy, declared Declared) Decision {
+	ids := AssignProfileIDs(declared.Profiles, observed)
 	desired := Build(declared.Tenant, declared.Profiles, declared.Assignments, ids)
 	drift := Diff(desired, observed)
 	merged, report := Merge(observed, desired)
 
-	d := Decision{Desired: desired, IDs: ids, Outcomes: map[Ref]Outcome{}, Removed: report.Removed}
+	d := Decision{Desired: desired, IDs: ids, Outcomes: map[Ref]Outcome{}, Removed: report.Removed, declared: declared}
 	if report.Changed {
 		d.Send = &merged
 	}
@@ -76,10 +87,13 @@ func Decide(observed Policy, declared Declared, newID func() string) Decision {
 	for _, p := range desired.Profiles {
 		o := outcome(p.Spec.Ref, p.Problem)
 		o.UsedBy = p.UsedBy
+		if AttestationWithSynced(p.Profile) {
+			o.Warnings = []string{WarningAttestationWithSynced}
+		}
 		d.Outcomes[p.Spec.Ref] = o
 	}
 	for _, a := range desired.Assignments {
-		o := outcome(a.Spec.Ref, a.Problem)
+		o := outcome(a.Spec.Ref, waitsForRefused(a, report.Problems))
 		o.GroupID = a.Spec.GroupID
 		d.Outcomes[a.Spec.Ref] = o
 	}
@@ -91,6 +105,67 @@ func Decide(observed Policy, declared Declared, newID func() string) Decision {
 	}
 	d.Written = slices.Concat(report.Removed, written(desired, report.Written))
 	return d
+}
+
+// Continue decides the next write of the same pass, once Send was written
+// and Entra read back as readBack: the profiles Send created now have the
+// ids Entra gave them (matched by name), so targets may name them. Drift
+// stays what it was before the pass wrote anything.
+func (d Decision) Continue(readBack Policy) Decision {
+	declared := d.declared
+	declared.Profiles = slices.Clone(declared.Profiles)
+	created := MatchByName(d.Desired, readBack)
+	for i, p := range declared.Profiles {
+		if id, ok := created[p.Ref]; ok {
+			declared.Profiles[i].KnownID = id
+		}
+	}
+	next := Decide(readBack, declared)
+	for ref, o := range next.Outcomes {
+		// A target that waited for a new profile was not compared before:
+		// its drift before the pass wrote it is what it is now.
+		if before := d.Outcomes[ref].Drift; len(before) > 0 {
+			o.Drift = before
+		}
+		next.Outcomes[ref] = o
+	}
+	return next
+}
+
+// Expect plays the whole pass as if Entra kept every document sent and gave
+// new profiles ids from newID: the writes, in order, starting with d. A
+// preview (passkeyctl diff) shows them; the operator plays them for real,
+// reading Entra back between writes.
+func (d Decision) Expect(newID func() string) []Decision {
+	writes := []Decision{d}
+	for last := d; last.Send != nil && len(writes) < MaxPatches; {
+		kept := last.Send.Clone()
+		for i := range kept.Profiles {
+			if kept.Profiles[i].ID == "" {
+				kept.Profiles[i].ID = newID()
+			}
+		}
+		last = last.Continue(kept)
+		writes = append(writes, last)
+	}
+	return writes
+}
+
+// waitsForRefused says why a target waits when a profile it names was
+// refused by Merge for want of room: Build only knew that the profile was
+// not in Entra yet.
+func waitsForRefused(a DesiredAssignment, merged map[Ref]Problem) *Problem {
+	if a.Problem == nil || a.Problem.Reason != ReasonProfileNotReady {
+		return a.Problem
+	}
+	for _, name := range a.Spec.Profiles {
+		ref := Ref{Kind: KindProfile, Namespace: a.Spec.Ref.Namespace, Name: name}
+		if merged[ref].Reason == ReasonTooManyProfiles {
+			return problemPtr(ReasonProfileNotReady, "%s was not created in Entra, which allows at most %d passkey profiles; the target waits for it",
+				ref, MaxProfiles)
+		}
+	}
+	return a.Problem
 }
 
 // Problems returns every resource's problem, by resource.
@@ -143,9 +218,6 @@ type Confirmation struct {
 	Drift map[Ref][]Drift
 	// Corrected is drift found before and gone now, by resource.
 	Corrected map[Ref][]Drift
-	// MovedIDs are the profiles Entra holds under another id than the one
-	// sent (found by name), to record in their statuses.
-	MovedIDs map[Ref]string
 	// Unmanaged is what Entra holds that no resource declares.
 	Unmanaged UnmanagedSummary
 }
@@ -156,7 +228,6 @@ func (d Decision) Confirm(final Policy) Confirmation {
 	c := Confirmation{
 		Drift:     Diff(d.Desired, final),
 		Corrected: map[Ref][]Drift{},
-		MovedIDs:  MatchByName(d.Desired, final),
 		Unmanaged: Unmanaged(final, d.Desired),
 	}
 	for ref, o := range d.Outcomes {

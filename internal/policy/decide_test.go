@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"maps"
 	"slices"
 	"testing"
 )
@@ -33,15 +34,17 @@ func TestDecide(t *testing.T) {
 		problems: map[Ref]string{},
 		drift:    map[Ref][]string{},
 	}, {
-		name:     "a new profile and a target naming it: both written",
+		// The first write creates the profile; the target waits for its id
+		// (TestDecideContinue has the second write).
+		name:     "a new profile is written first, and a target naming it waits",
 		observed: defaultTenant(),
 		declared: Declared{Tenant: mergeTenant(), Profiles: []ProfileSpec{profileSpec("keys", 1)},
 			Assignments: []AssignmentSpec{assignmentSpec("staff", 2, gid(1), []string{"keys"})}},
 		send:     true,
-		written:  []string{"wrote PasskeyProfile team/keys", "wrote GroupAssignment team/staff"},
-		problems: map[Ref]string{},
-		drift:    map[Ref][]string{profileRef("keys"): {FieldProfile}, assignmentRef("staff"): {FieldTarget}},
-		wrote:    []Ref{profileRef("keys"), assignmentRef("staff")},
+		written:  []string{"wrote PasskeyProfile team/keys"},
+		problems: map[Ref]string{assignmentRef("staff"): ReasonProfileNotReady},
+		drift:    map[Ref][]string{profileRef("keys"): {FieldProfile}},
+		wrote:    []Ref{profileRef("keys")},
 	}, {
 		// The regression: a profile Merge refuses was named as written.
 		name:     "a fourth profile is refused, not written, and its target waits",
@@ -50,7 +53,7 @@ func TestDecide(t *testing.T) {
 			Profiles:    []ProfileSpec{profileSpec("keys", 1), profileSpec("staff", 2), profileSpec("extra", 3)},
 			Assignments: []AssignmentSpec{assignmentSpec("extra", 4, gid(1), []string{"extra"})}},
 		problems: map[Ref]string{profileRef("extra"): ReasonTooManyProfiles, assignmentRef("extra"): ReasonProfileNotReady},
-		drift:    map[Ref][]string{profileRef("extra"): {FieldProfile}, assignmentRef("extra"): {FieldTarget}},
+		drift:    map[Ref][]string{profileRef("extra"): {FieldProfile}},
 	}, {
 		name:     "Report drift is shown, not written",
 		observed: withTwoProfiles(),
@@ -86,7 +89,7 @@ func TestDecide(t *testing.T) {
 		wrote:    []Ref{tenantRef},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := Decide(tc.observed, tc.declared, idSource())
+			d := Decide(tc.observed, tc.declared)
 			if got := d.Send != nil; got != tc.send {
 				t.Errorf("send = %v, want %v", got, tc.send)
 			}
@@ -123,7 +126,7 @@ func TestDecideHasAnOutcomeForEveryResource(t *testing.T) {
 	declared := Declared{Tenant: mergeTenant(),
 		Profiles:    []ProfileSpec{profileSpec("keys", 1), profileSpec("keys", 2, func(s *ProfileSpec) { s.Ref = profileRef("dup") })},
 		Assignments: []AssignmentSpec{assignmentSpec("staff", 3, gid(1), []string{"keys"})}}
-	d := Decide(defaultTenant(), declared, idSource())
+	d := Decide(defaultTenant(), declared)
 	for _, ref := range []Ref{tenantRef, profileRef("keys"), profileRef("dup"), assignmentRef("staff")} {
 		if _, ok := d.Outcomes[ref]; !ok {
 			t.Errorf("no outcome for %s", ref)
@@ -134,8 +137,8 @@ func TestDecideHasAnOutcomeForEveryResource(t *testing.T) {
 	}
 	assertEqual(t, "profile keys used by", d.Outcomes[profileRef("keys")].UsedBy, []Ref{assignmentRef("staff")})
 	assertEqual(t, "assignment's group", d.Outcomes[assignmentRef("staff")].GroupID, gid(1))
-	if d.IDs[profileRef("keys")] != newID1 {
-		t.Errorf("ids = %v, want keys to get %s", d.IDs, newID1)
+	if id, found := d.IDs[profileRef("keys")]; found {
+		t.Errorf("a new profile got id %s before Entra gave it one", id)
 	}
 }
 
@@ -146,43 +149,115 @@ func TestDecideKeptFor(t *testing.T) {
 	observed.Profiles = append(observed.Profiles, entraProfile(pid(2), "keys", PasskeyDeviceBound))
 	observed.IncludeTargets = append(observed.IncludeTargets, includeTarget(gid(1), pid(2)))
 	deleting := profileSpec("keys", 1, func(s *ProfileSpec) { s.Deleting = true; s.KnownID = pid(2) })
-	d := Decide(observed, Declared{Tenant: mergeTenant(), Profiles: []ProfileSpec{deleting}}, noNewID(t))
+	d := Decide(observed, Declared{Tenant: mergeTenant(), Profiles: []ProfileSpec{deleting}})
 	assertEqual(t, "kept for", d.Outcomes[profileRef("keys")].KeptFor, []string{"include target " + gid(1)})
 	if d.Send != nil {
 		t.Errorf("sent %+v, want nothing: the profile stays", *d.Send)
 	}
 }
 
-// Confirm compares with the read-back: what the PATCH fixed, what Entra
+// entraKeeps is the read-back of a write Entra kept as sent, giving each
+// new profile the next id from newID.
+func entraKeeps(sent Policy, newID func() string) Policy {
+	kept := sent.Clone()
+	for i := range kept.Profiles {
+		if kept.Profiles[i].ID == "" {
+			kept.Profiles[i].ID = newID()
+		}
+	}
+	return kept
+}
+
+// The second write of a pass: once Entra has given the new profile its id,
+// the target names it; drift stays what it was before the pass.
+func TestDecideContinue(t *testing.T) {
+	declared := Declared{Tenant: mergeTenant(), Profiles: []ProfileSpec{profileSpec("keys", 1)},
+		Assignments: []AssignmentSpec{assignmentSpec("staff", 2, gid(1), []string{"keys"})}}
+	first := Decide(defaultTenant(), declared)
+	readBack := entraKeeps(*first.Send, idSource())
+
+	second := first.Continue(readBack)
+	assertEqual(t, "ids", second.IDs, map[Ref]string{profileRef("keys"): newID1})
+	assertEqual(t, "written", second.Written, []string{"wrote GroupAssignment team/staff"})
+	assertEqual(t, "problems", second.Problems(), map[Ref]Problem{})
+	if second.Send == nil || !HasTarget(second.Send.IncludeTargets, gid(1)) {
+		t.Fatalf("the second write does not add the target: %+v", second.Send)
+	}
+	assertEqual(t, "target", second.Send.IncludeTargets[1].AllowedPasskeyProfiles, []string{newID1})
+	assertEqual(t, "profile drift, from before the pass", second.Outcomes[profileRef("keys")].Drift,
+		[]Drift{{FieldProfile, Present, Absent}})
+	assertEqual(t, "target drift", second.Outcomes[assignmentRef("staff")].Drift, []Drift{{FieldTarget, Present, Absent}})
+
+	third := second.Continue(*second.Send)
+	if third.Send != nil {
+		t.Errorf("a third write: %+v", *third.Send)
+	}
+	c := third.Confirm(*second.Send)
+	if len(c.Drift) != 0 || len(c.Corrected) != 2 {
+		t.Errorf("confirm = drift %v, corrected %v; want none left, both corrected", c.Drift, c.Corrected)
+	}
+}
+
+// Expect plays the same pass without Entra, for a preview.
+func TestDecisionExpect(t *testing.T) {
+	declared := Declared{Tenant: mergeTenant(), Profiles: []ProfileSpec{profileSpec("keys", 1)},
+		Assignments: []AssignmentSpec{assignmentSpec("staff", 2, gid(1), []string{"keys"})}}
+	writes := Decide(defaultTenant(), declared).Expect(idSource())
+	if len(writes) != MaxPatches {
+		t.Fatalf("%d decisions, want %d", len(writes), MaxPatches)
+	}
+	var lines []string
+	for _, w := range writes {
+		if w.Send != nil {
+			lines = append(lines, w.Written...)
+		}
+	}
+	assertEqual(t, "written", lines, []string{"wrote PasskeyProfile team/keys", "wrote GroupAssignment team/staff"})
+
+	inSync := Decide(defaultTenant(), Declared{Tenant: mergeTenant()}).Expect(noNewID(t))
+	if len(inSync) != 1 || inSync[0].Send != nil {
+		t.Errorf("in sync: %d decisions, send %v", len(inSync), inSync[0].Send)
+	}
+}
+
+// Confirm compares with the read-back: what the pass fixed, what Entra
 // did not keep, and ids Entra chose itself.
 func TestDecisionConfirm(t *testing.T) {
 	declared := Declared{Tenant: mergeTenant(),
 		Profiles: []ProfileSpec{profileSpec("keys", 1), profileSpec("staff", 2)}}
-	d := Decide(defaultTenant(), declared, idSource())
+	d := Decide(defaultTenant(), declared)
 	if d.Send == nil {
 		t.Fatal("nothing to send")
 	}
 
-	// Entra kept keys under its own id and dropped staff.
+	// Entra kept keys, under its own id, and dropped staff.
 	readBack := defaultTenant()
 	readBack.Profiles = append(readBack.Profiles, entraProfile(pid(7), "keys", PasskeyDeviceBound))
-	c := d.Confirm(readBack)
-	assertEqual(t, "moved ids", c.MovedIDs, map[Ref]string{profileRef("keys"): pid(7)})
+	next := d.Continue(readBack)
+	assertEqual(t, "ids Entra gave", next.IDs, map[Ref]string{profileRef("keys"): pid(7)})
+	c := next.Confirm(readBack)
 	if _, ok := c.Drift[profileRef("staff")]; !ok {
 		t.Errorf("staff has no drift left after Entra dropped it: %v", c.Drift)
 	}
-	if _, ok := c.Corrected[profileRef("staff")]; ok {
-		t.Error("staff counted as corrected")
-	}
-
-	// Entra kept both as sent: all corrected, nothing left.
-	c = d.Confirm(*d.Send)
-	if len(c.Drift) != 0 || len(c.Corrected) != 2 || len(c.MovedIDs) != 0 {
-		t.Errorf("confirm(sent) = drift %v, corrected %v, moved %v; want none, both, none", c.Drift, c.Corrected, c.MovedIDs)
-	}
+	assertEqual(t, "corrected", slices.Collect(maps.Keys(c.Corrected)), []Ref{profileRef("keys")})
 
 	// Nothing sent: nothing corrected.
 	if c := d.Confirm(defaultTenant()); len(c.Corrected) != 0 || len(c.Drift) != 2 {
 		t.Errorf("confirm(observed) = drift %v, corrected %v", c.Drift, c.Corrected)
+	}
+}
+
+// A target waiting for a profile Entra has no room for says so, not that
+// the profile is merely not created yet.
+func TestDecideTargetWaitsForARefusedProfile(t *testing.T) {
+	observed := defaultTenant()
+	observed.Profiles = append(observed.Profiles, entraProfile(pid(2), "keys", PasskeyDeviceBound), entraProfile(pid(3), "staff", PasskeyDeviceBound))
+	d := Decide(observed, Declared{Tenant: mergeTenant(),
+		Profiles:    []ProfileSpec{profileSpec("extra", 3)},
+		Assignments: []AssignmentSpec{assignmentSpec("extra", 4, gid(1), []string{"extra"})}})
+	got := d.Outcomes[assignmentRef("extra")].Problem
+	want := "PasskeyProfile team/extra was not created in Entra, which allows at most 3 passkey profiles; the target waits for it"
+	if got == nil || got.Reason != ReasonProfileNotReady || got.Message != want {
+		t.Errorf("problem = %+v, want ProfileNotReady: %s", got, want)
 	}
 }

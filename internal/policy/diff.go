@@ -84,7 +84,7 @@ func profileDriftIn(d DesiredProfile, observed Policy) []Drift {
 	if i < 0 {
 		return []Drift{{FieldProfile, Present, Absent}}
 	}
-	out := profileDrift(d.Profile, observed.Profiles[i])
+	out := profileDrift(d.against(observed.Profiles[i]), observed.Profiles[i])
 	if d.Spec.Default && !sameID(observed.DefaultProfileID, d.Profile.ID) {
 		out = append(out, Drift{FieldDefault, d.Profile.ID, cmp.Or(observed.DefaultProfileID, unset)})
 	}

@@ -110,7 +110,7 @@ func assignmentSpec(name string, minute int, group string, profiles []string, mu
 
 // buildFor runs the whole pipeline up to Build the way the controller does.
 func buildFor(tenant TenantSpec, observed Policy, profiles []ProfileSpec, assignments []AssignmentSpec) Desired {
-	return Build(tenant, profiles, assignments, AssignProfileIDs(profiles, observed, idSource()))
+	return Build(tenant, profiles, assignments, AssignProfileIDs(profiles, observed))
 }
 
 func mergeTenant() TenantSpec { return TenantSpec{Ref: tenantRef, Enforce: true} }

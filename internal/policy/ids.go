@@ -2,9 +2,13 @@ package policy
 
 import "strings"
 
-// AssignProfileIDs gives each PasskeyProfile the Entra id it manages. The
-// controller writes new ids to status before the PATCH that creates the
-// profiles, so a crash in between can never create a duplicate (DESIGN §3).
+// AssignProfileIDs gives each PasskeyProfile the Entra id it manages, when
+// Entra holds that profile. A profile Entra does not hold yet gets none: it
+// is created without an id, as Microsoft documents, and Entra's id is read
+// back (MatchByName). Whether Entra would honour an id we chose is unknown,
+// so we never send one; names are unique per tenant (conflicts are refused),
+// so a crash between the create and recording its id adopts the profile by
+// name instead of creating a duplicate (DESIGN §3).
 //
 // In order of preference, oldest resource first:
 //  1. the resource that owns default: true gets the tenant's default
@@ -12,13 +16,12 @@ import "strings"
 //  2. KnownID, when Entra has that profile;
 //  3. an observed profile with the same name (any case) that no other
 //     resource claims: this is how importing a tenant yields zero changes,
-//     and how a KnownID that Entra replaced is found again;
-//  4. KnownID, which recreates the profile with the same id;
-//  5. newID().
+//     and how a profile created in an earlier pass is found again;
+//  4. none: the profile is created.
 //
 // A resource that loses a conflict or is being deleted keeps its KnownID
-// and gets no new one: it will not create anything.
-func AssignProfileIDs(profiles []ProfileSpec, observed Policy, newID func() string) map[Ref]string {
+// and is never adopted: it will not create anything.
+func AssignProfileIDs(profiles []ProfileSpec, observed Policy) map[Ref]string {
 	sorted := oldestFirst(profiles)
 	conflicts := profileConflicts(sorted)
 	ids := map[Ref]string{}
@@ -42,7 +45,7 @@ func AssignProfileIDs(profiles []ProfileSpec, observed Policy, newID func() stri
 			continue
 		}
 		_, lost := conflicts[p.Ref]
-		if id := chooseID(p, lost || p.Deleting, observed, claimed, newID); id != "" {
+		if id := chooseID(p, lost || p.Deleting, observed, claimed); id != "" {
 			ids[p.Ref] = id
 			claimed.add(id)
 		}
@@ -59,22 +62,17 @@ func defaultOwner(sorted []ProfileSpec, conflicts map[Ref]Problem) (Ref, bool) {
 	return Ref{}, false
 }
 
-// chooseID applies steps 2 to 5 of AssignProfileIDs; a passive resource
+// chooseID applies steps 2 to 4 of AssignProfileIDs; a passive resource
 // (conflict loser, deleting) stops after its KnownID.
-func chooseID(p ProfileSpec, passive bool, observed Policy, claimed idSet, newID func() string) string {
+func chooseID(p ProfileSpec, passive bool, observed Policy, claimed idSet) string {
 	if p.KnownID != "" && findProfile(observed.Profiles, p.KnownID) >= 0 {
 		return p.KnownID
 	}
 	if passive {
 		return p.KnownID
 	}
-	if id, ok := adoptByName(p.name(), observed, claimed); ok {
-		return id
-	}
-	if p.KnownID != "" {
-		return p.KnownID
-	}
-	return newID()
+	id, _ := adoptByName(p.name(), observed, claimed)
+	return id
 }
 
 // adoptByName finds the first observed profile with the name that no
@@ -88,10 +86,10 @@ func adoptByName(name string, observed Policy, claimed idSet) (string, bool) {
 	return "", false
 }
 
-// MatchByName handles the read-back after a PATCH: a profile we wrote that
-// Entra does not hold under our id, but holds under another id with the same
-// name, was stored under Entra's id. It returns the ids to put in status,
-// only for the resources whose id moved.
+// MatchByName handles the read-back after a PATCH: each profile we wrote
+// that Entra does not hold under its id — a new one, sent without an id —
+// is found by its name. It returns the ids to put in status, only for the
+// resources whose id is new or moved.
 func MatchByName(desired Desired, readBack Policy) map[Ref]string {
 	claimed := idSet{}
 	for _, p := range desired.Profiles {

@@ -42,10 +42,10 @@ func TestAssignProfileIDs(t *testing.T) {
 		},
 		want: map[Ref]string{profileRef("base"): pid(1), profileRef("strict"): pid(2)},
 	}, {
-		name:     "default: true in a tenant without default gets a new id",
+		name:     "default: true in a tenant without default gets no id: it is created",
 		observed: Policy{},
 		profiles: []ProfileSpec{profileSpec("base", 0, isDefault)},
-		want:     map[Ref]string{profileRef("base"): newID1},
+		want:     map[Ref]string{},
 	}, {
 		name:     "adopt by name, any case",
 		observed: withStrict,
@@ -63,7 +63,7 @@ func TestAssignProfileIDs(t *testing.T) {
 			profileSpec("lookalike", 0, named("Default passkey profile")),
 			profileSpec("base", 1, named("Base"), isDefault),
 		},
-		want: map[Ref]string{profileRef("lookalike"): newID1, profileRef("base"): pid(1)},
+		want: map[Ref]string{profileRef("base"): pid(1)},
 	}, {
 		name:     "a profile another resource knows is not adopted",
 		observed: withStrict,
@@ -71,22 +71,23 @@ func TestAssignProfileIDs(t *testing.T) {
 			profileSpec("new", 0, named("Strict")),
 			profileSpec("old", 1, named("Old"), known(pid(2))),
 		},
-		want: map[Ref]string{profileRef("new"): newID1, profileRef("old"): pid(2)},
+		want: map[Ref]string{profileRef("old"): pid(2)},
 	}, {
 		name:     "known id that Entra replaced is found again by name",
 		observed: withStrict,
 		profiles: []ProfileSpec{profileSpec("strict", 0, named("Strict"), known(pid(7)))},
 		want:     map[Ref]string{profileRef("strict"): pid(2)},
 	}, {
-		name:     "known id that Entra lost is kept, to recreate the profile",
+		// Never a client-chosen id: Entra may ignore or refuse it.
+		name:     "known id that Entra lost is dropped: the profile is created anew",
 		observed: withStrict,
 		profiles: []ProfileSpec{profileSpec("keys", 0, known(pid(7)))},
-		want:     map[Ref]string{profileRef("keys"): pid(7)},
+		want:     map[Ref]string{},
 	}, {
-		name:     "new profile",
+		name:     "new profile: no id, Entra gives it one",
 		observed: withStrict,
 		profiles: []ProfileSpec{profileSpec("keys", 0)},
-		want:     map[Ref]string{profileRef("keys"): newID1},
+		want:     map[Ref]string{},
 	}, {
 		name:     "name conflict: the older adopts, the younger gets nothing",
 		observed: withStrict,
@@ -124,7 +125,7 @@ func TestAssignProfileIDs(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := AssignProfileIDs(tt.profiles, tt.observed, idSource())
+			got := AssignProfileIDs(tt.profiles, tt.observed)
 			assertEqual(t, "ids", got, tt.want)
 		})
 	}
@@ -137,7 +138,7 @@ func TestAssignProfileIDsImportNeedsNoNewID(t *testing.T) {
 		profileSpec("base", 0, func(s *ProfileSpec) { s.Default = true; s.Name = "Base" }),
 		profileSpec("strict", 1, func(s *ProfileSpec) { s.Name = "Strict" }),
 	}
-	got := AssignProfileIDs(profiles, observed, noNewID(t))
+	got := AssignProfileIDs(profiles, observed)
 	assertEqual(t, "ids", got, map[Ref]string{profileRef("base"): pid(1), profileRef("strict"): pid(2)})
 }
 
@@ -147,7 +148,7 @@ func TestAssignProfileIDsOrderOfInput(t *testing.T) {
 	a := profileSpec("a", 0, func(s *ProfileSpec) { s.Name = "Strict" })
 	b := profileSpec("b", 0, func(s *ProfileSpec) { s.Name = "Strict" }) // same age: Ref decides
 	for _, order := range [][]ProfileSpec{{a, b}, {b, a}} {
-		got := AssignProfileIDs(order, observed, idSource())
+		got := AssignProfileIDs(order, observed)
 		assertEqual(t, "ids", got, map[Ref]string{profileRef("a"): pid(2)})
 	}
 }
@@ -165,6 +166,11 @@ func TestMatchByName(t *testing.T) {
 		ids      map[Ref]string
 		want     map[Ref]string
 	}{{
+		name:     "a profile created without an id is found by name",
+		profiles: []ProfileSpec{profileSpec("Strict", 0)},
+		ids:      map[Ref]string{},
+		want:     map[Ref]string{profileRef("Strict"): pid(5)},
+	}, {
 		name:     "Entra stored the profile under another id",
 		profiles: []ProfileSpec{profileSpec("Strict", 0)},
 		ids:      map[Ref]string{profileRef("Strict"): pid(2)},

@@ -152,16 +152,36 @@ func (m *merge) writeProfiles() {
 			continue
 		}
 		i := findProfile(m.doc.Profiles, d.Profile.ID)
+		if AttestationWithSynced(d.Profile) && (i < 0 || !AttestationWithSynced(m.doc.Profiles[i])) {
+			m.problem(d.Spec.Ref, problemf(ReasonAttestationNeedsDeviceBoundOnly,
+				"Entra holds attestation with synced passkeys allowed only where its migration left it, and the operator does not "+
+					"write it anew (whether Entra accepts it is not known); remove Synced from passkeyTypes or set attestation to Disabled"))
+			continue
+		}
+		if unknown := unknownIn(m.doc.Profiles, i); len(unknown) > 0 && len(profileDrift(d.against(m.doc.Profiles[i]), m.doc.Profiles[i])) > 0 {
+			m.problem(d.Spec.Ref, problemf(ReasonUnknownValue,
+				"Entra holds %s, which this version of the operator does not know, so it leaves the profile as it is rather than "+
+					"rewrite that value; upgrade the operator, or set driftPolicy Report", strings.Join(unknown, " and ")))
+			continue
+		}
 		switch {
 		case i < 0:
 			m.doc.Profiles = append(m.doc.Profiles, d.Profile.clone())
 			m.added = append(m.added, d.Spec.Ref)
 			m.report.Written[d.Spec.Ref] = true
-		case len(profileDrift(d.Profile, m.doc.Profiles[i])) > 0:
-			m.doc.Profiles[i] = applyProfile(d.Profile, m.doc.Profiles[i])
+		case len(profileDrift(d.against(m.doc.Profiles[i]), m.doc.Profiles[i])) > 0:
+			m.doc.Profiles[i] = applyProfile(d.against(m.doc.Profiles[i]), m.doc.Profiles[i])
 			m.report.Written[d.Spec.Ref] = true
 		}
 	}
+}
+
+// unknownIn lists the unknown values of profiles[i], none when i < 0.
+func unknownIn(profiles []Profile, i int) []string {
+	if i < 0 {
+		return nil
+	}
+	return UnknownValues(profiles[i])
 }
 
 // defaultFixed: Entra never changes which profile is the default, so a
@@ -185,7 +205,10 @@ func applyProfile(want, got Profile) Profile {
 	out.PasskeyTypes = slices.Clone(want.PasskeyTypes)
 	out.AttestationEnforcement = want.AttestationEnforcement
 	if want.KeyRestrictions.IsEnforced {
+		// Properties of Entra's key restrictions that we do not model stay.
+		kept := out.KeyRestrictions
 		out.KeyRestrictions = want.KeyRestrictions.clone()
+		out.KeyRestrictions.Extra, out.KeyRestrictions.Unset = kept.Extra, kept.Unset
 	} else {
 		out.KeyRestrictions.IsEnforced = false
 		out.KeyRestrictions.EnforcementType = cmp.Or(out.KeyRestrictions.EnforcementType, EnforcementBlock)
@@ -307,14 +330,22 @@ func (m *merge) whyAbsent(id string) string {
 		return fmt.Sprintf("passkey profile %s is not in Entra", id)
 	case m.refused[p.Spec.Ref]:
 		return fmt.Sprintf("%s was not created in Entra, which allows at most %d passkey profiles", p.Spec.Ref, MaxProfiles)
-	case p.Spec.Suspended:
-		return fmt.Sprintf("%s is suspended and not in Entra", p.Spec.Ref)
-	case p.Spec.Deleting:
-		return fmt.Sprintf("%s is being deleted and is not in Entra", p.Spec.Ref)
-	case !p.Spec.Enforce:
-		return fmt.Sprintf("%s is not in Entra and has driftPolicy Report, so the operator does not create it", p.Spec.Ref)
 	default:
-		return fmt.Sprintf("%s is not in Entra yet", p.Spec.Ref)
+		return notInEntra(p.Spec)
+	}
+}
+
+// notInEntra says why a declared profile is not in Entra.
+func notInEntra(spec ProfileSpec) string {
+	switch {
+	case spec.Suspended:
+		return fmt.Sprintf("%s is suspended and not in Entra", spec.Ref)
+	case spec.Deleting:
+		return fmt.Sprintf("%s is being deleted and is not in Entra", spec.Ref)
+	case !spec.Enforce:
+		return fmt.Sprintf("%s is not in Entra and has driftPolicy Report, so the operator does not create it", spec.Ref)
+	default:
+		return fmt.Sprintf("%s is not in Entra yet", spec.Ref)
 	}
 }
 
@@ -327,7 +358,7 @@ func (m *merge) removeProfiles() {
 	removing := map[string]DesiredProfile{} // lower-case id → the deleted resource
 	declared := idSet{}
 	for _, d := range m.desired.Profiles {
-		if d.action() == actionRemove {
+		if d.action() == actionRemove && d.Profile.ID != "" {
 			removing[strings.ToLower(d.Profile.ID)] = d
 		} else if d.declares() {
 			declared.add(d.Profile.ID)
@@ -342,6 +373,8 @@ func (m *merge) removeProfiles() {
 		kept := KeptProfile{Ref: d.Spec.Ref, ID: p.ID, Name: p.Name, Default: isDefault,
 			Assignments: d.UsedBy, Targets: users[strings.ToLower(p.ID)]}
 		switch {
+		case p.ID == "": // created by this very write
+			out = append(out, p)
 		case !deleted && !undeclared:
 			out = append(out, p)
 		case kept.Default || len(kept.Assignments) > 0 || len(kept.Targets) > 0:

@@ -42,7 +42,7 @@ func FuzzMerge(f *testing.F) {
 		tenant, profiles, assignments := r.tenant(), r.profiles(), r.assignments()
 		before := observed.Clone()
 
-		ids := AssignProfileIDs(profiles, observed, idSource())
+		ids := AssignProfileIDs(profiles, observed)
 		desired := Build(tenant, profiles, assignments, ids)
 		next, report := Merge(observed, desired)
 

@@ -40,10 +40,10 @@ func newProfileSpec(name string, minute int, mutate ...func(*ProfileSpec)) Profi
 	return profileSpec(strings.ToLower(name), minute, append([]func(*ProfileSpec){func(s *ProfileSpec) { s.Name = name; s.PasskeyTypes = []string{"Synced"} }}, mutate...)...)
 }
 
-// createdProfile is what Merge appends for newProfileSpec(name), created
-// with the first new id.
+// createdProfile is what Merge appends for newProfileSpec(name): a new
+// profile, sent without an id for Entra to give it one.
 func createdProfile(name string) Profile {
-	p := entraProfile(newID1, name, PasskeySynced)
+	p := entraProfile("", name, PasskeySynced)
 	p.KeyRestrictions.AAGUIDs = nil // as Build makes it
 	return p
 }
@@ -125,6 +125,9 @@ func (tc mergeCase) run(t *testing.T) {
 	assertEqual(t, "changed", rep.Changed, !reflect.DeepEqual(observed, want))
 	assertValid(t, observed, got)
 	var messages []string
+	for _, p := range desired.Problems() {
+		messages = append(messages, p.Message)
+	}
 	for _, p := range rep.Problems {
 		messages = append(messages, p.Message)
 	}
@@ -161,11 +164,36 @@ func TestMergeEnforce(t *testing.T) {
 		},
 		want: func(p *Policy) { p.Profiles[1].KeyRestrictions.IsEnforced = false },
 	}, {
+		// The migrated state: attestation with synced, kept as Entra holds
+		// it while another field changes.
+		name: "attestation with synced is kept where Entra holds it",
+		observed: func(p *Policy) {
+			p.Profiles[1].AttestationEnforcement = AttestationRegistrationOnly
+			p.Profiles[1].PasskeyTypes = []string{PasskeyDeviceBound, PasskeySynced}
+		},
+		profiles: []ProfileSpec{strictSpec(func(s *ProfileSpec) {
+			s.Attestation = "RegistrationOnly"
+			s.PasskeyTypes = []string{"DeviceBound", "Synced"}
+			s.Name = "Strict keys"
+		})},
+		want: func(p *Policy) { p.Profiles[1].Name = "Strict keys" },
+	}, {
+		// Whether Entra accepts it written anew is not known: never made.
+		name: "attestation with synced is not written anew",
+		profiles: []ProfileSpec{strictSpec(func(s *ProfileSpec) {
+			s.Attestation = "RegistrationOnly"
+			s.PasskeyTypes = []string{"DeviceBound", "Synced"}
+		})},
+		wantProblems: map[Ref]string{profileRef("strict"): ReasonAttestationNeedsDeviceBoundOnly},
+		mention:      "the operator does not write it anew",
+	}, {
 		name:        "target updated in place, unknown properties kept",
 		assignments: []AssignmentSpec{adminsSpec(func(s *AssignmentSpec) { s.RegistrationRequired = true }), contractorsSpec()},
 		want:        func(p *Policy) { p.IncludeTargets[1].IsRegistrationRequired = true },
 	}, {
-		name:     "new profile and target appended after the unmanaged ones",
+		// The documented flow: a new profile is created without an id, and
+		// a target names it only once Entra has given it one.
+		name:     "new profile and target appended after the unmanaged ones; a target naming the new one waits",
 		profiles: []ProfileSpec{strictSpec(), newProfileSpec("Synced", 1)},
 		assignments: []AssignmentSpec{
 			adminsSpec(), contractorsSpec(),
@@ -175,9 +203,9 @@ func TestMergeEnforce(t *testing.T) {
 		observed: func(p *Policy) {
 			p.Profiles[0], p.Profiles[1] = p.Profiles[1], p.Profiles[0] // Entra's order is kept
 		},
+		wantBuild: map[Ref]string{assignmentRef("sales"): ReasonProfileNotReady},
 		want: func(p *Policy) {
 			p.Profiles = append(p.Profiles, createdProfile("Synced"))
-			p.IncludeTargets = append(p.IncludeTargets, includeTarget(gid(3), newID1, pid(2)))
 			p.ExcludeTargets = append(p.ExcludeTargets, excludeTarget(gid(4)))
 		},
 	}, {
@@ -185,16 +213,17 @@ func TestMergeEnforce(t *testing.T) {
 		observed:    func(p *Policy) { p.ExcludeTargets = nil },
 		assignments: []AssignmentSpec{adminsSpec()},
 	}, {
-		name: "a moved profile is re-created under its known id",
+		// Never under the id we knew: Entra may ignore or refuse an id we choose.
+		name: "a profile Entra lost is created anew, without an id",
 		observed: func(p *Policy) {
 			p.Profiles = p.Profiles[:1]
 			p.IncludeTargets = p.IncludeTargets[:1]
 		},
+		wantBuild: map[Ref]string{assignmentRef("admins"): ReasonProfileNotReady},
 		want: func(p *Policy) {
-			s := entraProfile(pid(2), "Strict", PasskeyDeviceBound)
+			s := entraProfile("", "Strict", PasskeyDeviceBound)
 			s.KeyRestrictions.AAGUIDs = nil
 			p.Profiles = append(p.Profiles, s)
-			p.IncludeTargets = append(p.IncludeTargets, includeTarget(gid(1), pid(2)))
 		},
 	}} {
 		t.Run(tc.name, tc.run)
@@ -257,9 +286,9 @@ func TestMergeDelete(t *testing.T) {
 			contractorsSpec(),
 			assignmentSpec("sales", 1, gid(3), []string{"strict", "synced"}),
 		},
-		observed:     func(p *Policy) { p.IncludeTargets = p.IncludeTargets[:1] },
-		wantProblems: map[Ref]string{assignmentRef("sales"): ReasonProfileNotReady},
-		wantKept:     []KeptProfile{{Ref: profileRef("strict"), ID: pid(2), Name: "Strict", Assignments: []Ref{assignmentRef("sales")}}},
+		observed:  func(p *Policy) { p.IncludeTargets = p.IncludeTargets[:1] },
+		wantBuild: map[Ref]string{assignmentRef("sales"): ReasonProfileNotReady},
+		wantKept:  []KeptProfile{{Ref: profileRef("strict"), ID: pid(2), Name: "Strict", Assignments: []Ref{assignmentRef("sales")}}},
 	}, {
 		name: "a profile is released when its target moves to another profile in the same pass",
 		profiles: []ProfileSpec{strictSpec(gone), profileSpec("base", 0, func(s *ProfileSpec) {
@@ -347,12 +376,12 @@ func TestMergeProfileLimit(t *testing.T) {
 			assignmentSpec("sales", 1, gid(3), []string{"synced"}),
 			contractorsSpec(),
 		},
-		wantProblems: map[Ref]string{
-			profileRef("synced"):    ReasonTooManyProfiles,
+		wantBuild: map[Ref]string{
 			assignmentRef("admins"): ReasonProfileNotReady,
 			assignmentRef("sales"):  ReasonProfileNotReady,
 		},
-		mention: `Entra allows at most 3 passkey profiles per tenant, the default one included, and the tenant holds "Default passkey profile", "Strict" and "Legacy"; passkey profile "Synced" was not created`,
+		wantProblems: map[Ref]string{profileRef("synced"): ReasonTooManyProfiles},
+		mention:      `Entra allows at most 3 passkey profiles per tenant, the default one included, and the tenant holds "Default passkey profile", "Strict" and "Legacy"; passkey profile "Synced" was not created`,
 	}, {
 		name:     "of two new profiles the newer is refused",
 		profiles: []ProfileSpec{strictSpec(), newProfileSpec("Young", 2), newProfileSpec("Old", 1)},
@@ -368,7 +397,10 @@ func TestMergeProfileLimit(t *testing.T) {
 			p.Profiles = append(p.Profiles[:2], createdProfile("Synced"))
 		},
 	}, {
-		name: "a profile removed with its last target makes room",
+		// A target cannot move to a profile that is not created yet, and the
+		// profile it leaves cannot go while it names it: with the tenant
+		// full, the new profile waits, and the statuses say why.
+		name: "a full tenant: a target moving to a new profile keeps the one it leaves",
 		observed: func(p *Policy) {
 			full(p)
 			p.IncludeTargets = append(p.IncludeTargets, includeTarget(gid(3), pid(3)))
@@ -376,12 +408,11 @@ func TestMergeProfileLimit(t *testing.T) {
 		profiles: []ProfileSpec{strictSpec(), newProfileSpec("Synced", 1), legacyGone},
 		assignments: []AssignmentSpec{
 			adminsSpec(), contractorsSpec(),
-			assignmentSpec("sales", 1, gid(3), []string{"synced"}), // releases Legacy
+			assignmentSpec("sales", 1, gid(3), []string{"synced"}),
 		},
-		want: func(p *Policy) {
-			p.Profiles = append(p.Profiles[:2], createdProfile("Synced"))
-			p.IncludeTargets[2].AllowedPasskeyProfiles = []string{newID1}
-		},
+		wantBuild:    map[Ref]string{assignmentRef("sales"): ReasonProfileNotReady},
+		wantProblems: map[Ref]string{profileRef("synced"): ReasonTooManyProfiles},
+		wantKept:     []KeptProfile{{Ref: profileRef("legacy"), ID: pid(3), Name: "Legacy", Targets: []string{gid(3)}}},
 	}, {
 		// Greedy, newest first: refusing Young makes sales wait, which keeps
 		// Legacy in use, so Synced must go too.
@@ -395,13 +426,13 @@ func TestMergeProfileLimit(t *testing.T) {
 			adminsSpec(), contractorsSpec(),
 			assignmentSpec("sales", 1, gid(3), []string{"young"}),
 		},
+		wantBuild: map[Ref]string{assignmentRef("sales"): ReasonProfileNotReady},
 		wantProblems: map[Ref]string{
-			profileRef("synced"):   ReasonTooManyProfiles,
-			profileRef("young"):    ReasonTooManyProfiles,
-			assignmentRef("sales"): ReasonProfileNotReady,
+			profileRef("synced"): ReasonTooManyProfiles,
+			profileRef("young"):  ReasonTooManyProfiles,
 		},
 		wantKept: []KeptProfile{{Ref: profileRef("legacy"), ID: pid(3), Name: "Legacy", Targets: []string{gid(3)}}},
-		mention:  "PasskeyProfile team/young was not created in Entra, which allows at most 3 passkey profiles; the target waits for it",
+		mention:  "PasskeyProfile team/young is not in Entra yet; the target names it once Entra has created it",
 	}} {
 		t.Run(tc.name, tc.run)
 	}
@@ -409,17 +440,17 @@ func TestMergeProfileLimit(t *testing.T) {
 
 func TestMergeTargetWaits(t *testing.T) {
 	for _, tc := range []mergeCase{{
-		name:         "for a Report profile that is not in Entra",
-		profiles:     []ProfileSpec{strictSpec(), newProfileSpec("Synced", 1, profileLife(report))},
-		assignments:  []AssignmentSpec{adminsSpec(func(s *AssignmentSpec) { s.Profiles = []string{"synced"} })},
-		wantProblems: map[Ref]string{assignmentRef("admins"): ReasonProfileNotReady},
-		mention:      "PasskeyProfile team/synced is not in Entra and has driftPolicy Report",
+		name:        "for a Report profile that is not in Entra",
+		profiles:    []ProfileSpec{strictSpec(), newProfileSpec("Synced", 1, profileLife(report))},
+		assignments: []AssignmentSpec{adminsSpec(func(s *AssignmentSpec) { s.Profiles = []string{"synced"} })},
+		wantBuild:   map[Ref]string{assignmentRef("admins"): ReasonProfileNotReady},
+		mention:     "PasskeyProfile team/synced is not in Entra and has driftPolicy Report",
 	}, {
-		name:         "for a suspended profile that is not in Entra",
-		profiles:     []ProfileSpec{strictSpec(), newProfileSpec("Synced", 1, profileLife(suspend))},
-		assignments:  []AssignmentSpec{assignmentSpec("sales", 1, gid(3), []string{"synced"})},
-		wantProblems: map[Ref]string{assignmentRef("sales"): ReasonProfileNotReady},
-		mention:      "PasskeyProfile team/synced is suspended",
+		name:        "for a suspended profile that is not in Entra",
+		profiles:    []ProfileSpec{strictSpec(), newProfileSpec("Synced", 1, profileLife(suspend))},
+		assignments: []AssignmentSpec{assignmentSpec("sales", 1, gid(3), []string{"synced"})},
+		wantBuild:   map[Ref]string{assignmentRef("sales"): ReasonProfileNotReady},
+		mention:     "PasskeyProfile team/synced is suspended",
 	}, {
 		name: "for a profile being deleted that is not in Entra",
 		profiles: []ProfileSpec{strictSpec(), newProfileSpec("Synced", 1,
@@ -437,11 +468,14 @@ func TestMergeDefaultProfile(t *testing.T) {
 		return newProfileSpec("Base", 0, append([]func(*ProfileSpec){func(s *ProfileSpec) { s.Default = true }}, mutate...)...)
 	}
 	for _, tc := range []mergeCase{{
-		name:     "default: true manages the tenant's default profile",
+		// Entra does not let the default profile be renamed: its name stays.
+		name:     "default: true manages the tenant's default profile, but not its name",
 		profiles: []ProfileSpec{strictSpec(), base()},
-		want:     func(p *Policy) { p.Profiles[0].Name = "Base"; p.Profiles[0].PasskeyTypes = []string{PasskeySynced} },
+		want:     func(p *Policy) { p.Profiles[0].PasskeyTypes = []string{PasskeySynced} },
 	}, {
-		name: "a tenant without default gets one",
+		// It becomes the default once Entra has given it an id: the next
+		// write of the pass (TestDecideContinue).
+		name: "a tenant without default: the profile is created first",
 		observed: func(p *Policy) {
 			p.DefaultProfileID = ""
 			p.Profiles = p.Profiles[1:]
@@ -449,9 +483,19 @@ func TestMergeDefaultProfile(t *testing.T) {
 		},
 		profiles: []ProfileSpec{strictSpec(), base()},
 		want: func(p *Policy) {
-			p.DefaultProfileID = newID1
 			p.Profiles = append(p.Profiles, createdProfile("Base"))
 		},
+	}, {
+		name: "a tenant without default gets the profile that holds default: true",
+		observed: func(p *Policy) {
+			p.DefaultProfileID = ""
+			p.IncludeTargets = p.IncludeTargets[1:]
+			p.Profiles[0].Name = "Base"
+			p.Profiles[0].PasskeyTypes = []string{PasskeySynced}
+			p.Profiles[0].KeyRestrictions.AAGUIDs = nil
+		},
+		profiles: []ProfileSpec{strictSpec(), base()},
+		want:     func(p *Policy) { p.DefaultProfileID = pid(1) },
 	}} {
 		t.Run(tc.name, tc.run)
 	}
@@ -516,7 +560,7 @@ func TestImportYieldsZeroChanges(t *testing.T) {
 		contractorsSpec(),
 	}
 	for _, tenant := range []TenantSpec{mergeTenant(), authoritativeTenant()} {
-		ids := AssignProfileIDs(profiles, observed, noNewID(t))
+		ids := AssignProfileIDs(profiles, observed)
 		desired := Build(tenant, profiles, assignments, ids)
 		if problems := desired.Problems(); len(problems) > 0 {
 			t.Fatalf("problems: %v", problems)
@@ -641,4 +685,15 @@ func TestUnmanagedCountsATargetNotYetMovedAsManaged(t *testing.T) {
 	desired := buildFor(mergeTenant(), observed, []ProfileSpec{strictSpec()}, assignments)
 	got := Unmanaged(observed, desired)
 	assertEqual(t, "unmanaged include targets", got.IncludeTargets, []string{AllUsers})
+}
+
+// A profile holding a value this version does not know is never rewritten:
+// its resource says why.
+func TestMergeLeavesUnknownValuesAlone(t *testing.T) {
+	mergeCase{
+		name:         "unknown passkey type",
+		observed:     func(p *Policy) { p.Profiles[1].PasskeyTypes = []string{PasskeyDeviceBound, "unknownFutureValue"} },
+		wantProblems: map[Ref]string{profileRef("strict"): ReasonUnknownValue},
+		mention:      `Entra holds passkeyTypes member "unknownFutureValue", which this version of the operator does not know`,
+	}.run(t)
 }

@@ -46,20 +46,26 @@ const (
 	// ReasonDefaultProfileFixed: the resource asks to be the default profile,
 	// but the tenant's default is another profile, which cannot change.
 	ReasonDefaultProfileFixed = "DefaultProfileFixed"
+	// ReasonUnknownValue: Entra holds a value this version does not know in
+	// a profile the resource manages; the profile is left as it is.
+	ReasonUnknownValue = "UnknownValue"
+	// ReasonAttestationNeedsDeviceBoundOnly: attestation without
+	// device-bound passkeys, or attestation with synced passkeys where
+	// Entra does not hold it already: never written anew.
+	ReasonAttestationNeedsDeviceBoundOnly = "AttestationNeedsDeviceBoundOnly"
 )
 
 // Reasons of the Entra rules (rules.go).
 const (
-	ReasonInvalidProfileID                = "InvalidProfileID"
-	ReasonMissingProfileName              = "MissingProfileName"
-	ReasonNoPasskeyTypes                  = "NoPasskeyTypes"
-	ReasonAttestationNeedsDeviceBoundOnly = "AttestationNeedsDeviceBoundOnly"
-	ReasonInvalidAAGUID                   = "InvalidAAGUID"
-	ReasonDuplicateProfileID              = "DuplicateProfileID"
-	ReasonDefaultProfileRemoved           = "DefaultProfileRemoved"
-	ReasonDefaultProfileChanged           = "DefaultProfileChanged"
-	ReasonInvalidTargetID                 = "InvalidTargetID"
-	ReasonTargetWithoutProfiles           = "TargetWithoutProfiles"
-	ReasonUnknownProfileID                = "UnknownProfileID"
-	ReasonDuplicateTarget                 = "DuplicateTarget"
+	ReasonInvalidProfileID      = "InvalidProfileID"
+	ReasonMissingProfileName    = "MissingProfileName"
+	ReasonNoPasskeyTypes        = "NoPasskeyTypes"
+	ReasonInvalidAAGUID         = "InvalidAAGUID"
+	ReasonDuplicateProfileID    = "DuplicateProfileID"
+	ReasonDefaultProfileRemoved = "DefaultProfileRemoved"
+	ReasonDefaultProfileChanged = "DefaultProfileChanged"
+	ReasonInvalidTargetID       = "InvalidTargetID"
+	ReasonTargetWithoutProfiles = "TargetWithoutProfiles"
+	ReasonUnknownProfileID      = "UnknownProfileID"
+	ReasonDuplicateTarget       = "DuplicateTarget"
 )

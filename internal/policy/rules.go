@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 )
@@ -36,6 +37,7 @@ var targetChecks = []targetCheck{
 }
 
 var documentChecks = []documentCheck{
+	checkAttestationWrittenAnew,
 	checkMethodState,
 	checkProfileLimit,
 	checkUniqueProfileIDs,
@@ -56,17 +58,25 @@ func CheckTarget(t Target, include bool) []Problem {
 }
 
 // Validate returns every rule that writing next over prev would break; nil
-// means Entra accepts it.
+// means Entra accepts it. The rules judge what the write changes: a profile
+// or target resent exactly as Entra holds it is Entra's own state (a value
+// this version does not know, say), not something written anew.
 func Validate(prev, next Policy) []Problem {
 	var out []Problem
 	for _, p := range next.Profiles {
-		out = append(out, CheckProfile(p)...)
+		if i := findProfile(prev.Profiles, p.ID); i < 0 || !reflect.DeepEqual(prev.Profiles[i], p) {
+			out = append(out, CheckProfile(p)...)
+		}
 	}
 	for _, t := range next.IncludeTargets {
-		out = append(out, CheckTarget(t, true)...)
+		if i := findTarget(prev.IncludeTargets, t.ID); i < 0 || !reflect.DeepEqual(prev.IncludeTargets[i], t) {
+			out = append(out, CheckTarget(t, true)...)
+		}
 	}
 	for _, t := range next.ExcludeTargets {
-		out = append(out, CheckTarget(t, false)...)
+		if i := findTarget(prev.ExcludeTargets, t.ID); i < 0 || !reflect.DeepEqual(prev.ExcludeTargets[i], t) {
+			out = append(out, CheckTarget(t, false)...)
+		}
 	}
 	return append(out, failures(documentChecks, func(c documentCheck) (Problem, bool) { return c(prev, next) })...)
 }
@@ -100,8 +110,10 @@ func fail(reason, format string, args ...any) (Problem, bool) {
 }
 
 // checkProfileID: targets reference profiles by a GUID id.
+// checkProfileID: a profile has Entra's GUID, or none yet: a new profile
+// is sent without an id and Entra gives it one.
 func checkProfileID(p Profile) (Problem, bool) {
-	if !IsGUID(p.ID) {
+	if p.ID != "" && !IsGUID(p.ID) {
 		return fail(ReasonInvalidProfileID, "%s has id %q, which is not a GUID", describeProfile(p), p.ID)
 	}
 	return pass()
@@ -126,16 +138,25 @@ func checkPasskeyTypes(p Profile) (Problem, bool) {
 	return pass()
 }
 
-// checkAttestation: synced passkeys carry no attestation, so it can only be
-// enforced on a profile that allows device-bound passkeys alone.
+// WarningAttestationWithSynced is what the API server (through the
+// ValidatingAdmissionPolicy in config/), passkeyctl validate and a
+// resource's status say of a profile that enforces attestation and allows
+// synced passkeys.
+const WarningAttestationWithSynced = "attestation is enforced while synced passkeys are allowed: synced passkeys carry no attestation, " +
+	"so users cannot register them; remove Synced from passkeyTypes or set attestation to Disabled"
+
+// checkAttestation: attestation needs device-bound passkeys. Enforcing it
+// with synced ones allowed too is a state Entra holds (its migration left
+// many default profiles so), judged where it is written (see
+// checkAttestationWrittenAnew).
 func checkAttestation(p Profile) (Problem, bool) {
 	switch p.AttestationEnforcement {
 	case AttestationDisabled:
 		return pass()
 	case AttestationRegistrationOnly:
-		if !onlyDeviceBound(p.PasskeyTypes) {
+		if !slices.Contains(p.PasskeyTypes, PasskeyDeviceBound) {
 			return fail(ReasonAttestationNeedsDeviceBoundOnly,
-				"%s enforces attestation but allows passkey types %s; attestation needs deviceBound alone, because synced passkeys carry no attestation",
+				"%s enforces attestation but allows passkey types %s; attestation needs deviceBound, because synced passkeys carry no attestation",
 				describeProfile(p), renderSet(p.PasskeyTypes))
 		}
 		return pass()
@@ -224,6 +245,9 @@ func checkProfileLimit(_, next Policy) (Problem, bool) {
 func checkUniqueProfileIDs(_, next Policy) (Problem, bool) {
 	seen := idSet{}
 	for _, p := range next.Profiles {
+		if p.ID == "" {
+			continue // new: Entra gives it its own id
+		}
 		if seen.has(p.ID) {
 			return fail(ReasonDuplicateProfileID, "more than one passkey profile has id %s", p.ID)
 		}
@@ -237,6 +261,51 @@ func checkDefaultProfileKept(_, next Policy) (Problem, bool) {
 		return fail(ReasonDefaultProfileRemoved, "the default passkey profile %s cannot be removed", next.DefaultProfileID)
 	}
 	return pass()
+}
+
+// checkAttestationWrittenAnew: Entra holds attestation with synced passkeys
+// where its migration left it, but whether it accepts that state written
+// anew is not known (ENTRA-FACTS.md), so a write may keep it, never make it.
+func checkAttestationWrittenAnew(prev, next Policy) (Problem, bool) {
+	for _, p := range next.Profiles {
+		if !AttestationWithSynced(p) {
+			continue
+		}
+		if i := findProfile(prev.Profiles, p.ID); i < 0 || !AttestationWithSynced(prev.Profiles[i]) {
+			return fail(ReasonAttestationNeedsDeviceBoundOnly, "%s would newly enforce attestation with synced passkeys allowed, "+
+				"which Entra holds only where its migration left it; the operator does not write it anew", describeProfile(p))
+		}
+	}
+	return pass()
+}
+
+// UnknownValues lists the values of p that are not members of the
+// enumerations this version knows. Graph's enumerations are evolvable
+// (unknownFutureValue, and members added later): such a value is read and
+// kept, never rewritten.
+func UnknownValues(p Profile) []string {
+	var out []string
+	unknown := func(field, value string, members ...string) {
+		if _, ok := canonical(value, members...); !ok && value != "" {
+			out = append(out, fmt.Sprintf("%s %q", field, value))
+		}
+	}
+	for _, t := range p.PasskeyTypes {
+		unknown("passkeyTypes member", t, PasskeyDeviceBound, PasskeySynced)
+	}
+	unknown("attestationEnforcement", p.AttestationEnforcement, AttestationDisabled, AttestationRegistrationOnly)
+	if p.KeyRestrictions.IsEnforced {
+		unknown("keyRestrictions.enforcementType", p.KeyRestrictions.EnforcementType, EnforcementAllow, EnforcementBlock)
+	}
+	return out
+}
+
+// AttestationWithSynced says whether p enforces attestation and allows
+// synced passkeys besides device-bound ones (without device-bound ones it
+// breaks checkAttestation).
+func AttestationWithSynced(p Profile) bool {
+	return p.AttestationEnforcement == AttestationRegistrationOnly &&
+		slices.Contains(p.PasskeyTypes, PasskeySynced) && slices.Contains(p.PasskeyTypes, PasskeyDeviceBound)
 }
 
 func checkDefaultProfileUnchanged(prev, next Policy) (Problem, bool) {

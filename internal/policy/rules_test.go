@@ -71,6 +71,10 @@ func TestValidateRules(t *testing.T) {
 		want:    ReasonAttestationNeedsDeviceBoundOnly,
 		mention: `"Strict"`,
 	}, {
+		name:   "attestation with synced kept as Entra holds it",
+		prev:   func(p *Policy) { p.Profiles[1].PasskeyTypes = []string{PasskeyDeviceBound, PasskeySynced} },
+		change: func(p *Policy) { p.Profiles[1].Name = "Renamed" },
+	}, {
 		name:   "attestation with synced alone",
 		change: func(p *Policy) { p.Profiles[1].PasskeyTypes = []string{PasskeySynced} },
 		want:   ReasonAttestationNeedsDeviceBoundOnly,
