@@ -56,6 +56,35 @@ func TestExportRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	objects, warnings := exportFrom(t, tenantID, namespace, secret)
+	if len(warnings) > 0 {
+		t.Fatalf("export warned: %v", warnings)
+	}
+	if len(objects) != 1+3+4 {
+		t.Fatalf("exported %d objects, want a tenant, 3 profiles and 4 assignments", len(objects))
+	}
+	if rendered, err := manifests.Render(objects); err != nil || !strings.Contains(string(rendered), `Group "Admins"`) {
+		t.Errorf("rendered export lacks the group names as comments (%v):\n%s", err, rendered)
+	}
+	patchesBefore := emu.Stats().Count(tenantID, "PATCH", fido2Path, emulator.AnyStatus)
+	tenant := applyAllReady(t, objects)
+	if n := emu.Stats().Count(tenantID, "PATCH", fido2Path, emulator.AnyStatus) - patchesBefore; n != 0 {
+		t.Errorf("applying the export sent %d PATCHes, want 0", n)
+	}
+	// The tenant's first pass may have run before its resources existed.
+	eventually(t, "nothing unmanaged once every resource is in", func() (bool, string) {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(tenant), tenant); err != nil {
+			return false, err.Error()
+		}
+		return tenant.Status.Unmanaged == nil, fmt.Sprintf("%+v", tenant.Status.Unmanaged)
+	})
+}
+
+// exportFrom exports the emulated tenant as passkeyctl export does, for an
+// EntraTenant that signs in with the client secret in namespace's Secret
+// "app", which it creates with the namespace.
+func exportFrom(t *testing.T, tenantID, namespace, secret string) ([]manifests.Object, []string) {
+	t.Helper()
 	mustCreate(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})
 	mustCreate(t, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: namespace},
@@ -68,9 +97,8 @@ func TestExportRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenantName := "export-" + strings.ToLower(tenantID[:8])
-	objects, warnings, err := manifests.FromTenant(ctx, graph, manifests.ExportOptions{
-		TenantName: tenantName,
+	objects, warnings, err := manifests.FromTenant(context.Background(), graph, manifests.ExportOptions{
+		TenantName: "export-" + strings.ToLower(tenantID[:8]),
 		Namespace:  namespace,
 		Tenant: passkeysv1alpha1.EntraTenantSpec{
 			TenantID: tenantID,
@@ -81,17 +109,17 @@ func TestExportRoundTrips(t *testing.T) {
 			},
 		},
 	})
-	if err != nil || len(warnings) > 0 {
-		t.Fatalf("export: %v (warnings %v)", err, warnings)
+	if err != nil {
+		t.Fatalf("export: %v", err)
 	}
-	if len(objects) != 1+3+4 {
-		t.Fatalf("exported %d objects, want a tenant, 3 profiles and 4 assignments", len(objects))
-	}
-	if rendered, err := manifests.Render(objects); err != nil || !strings.Contains(string(rendered), `Group "Admins"`) {
-		t.Errorf("rendered export lacks the group names as comments (%v):\n%s", err, rendered)
-	}
-	patchesBefore := emu.Stats().Count(tenantID, "PATCH", fido2Path, emulator.AnyStatus)
+	return objects, warnings
+}
 
+// applyAllReady creates the exported objects as they are and waits until
+// each is Ready without drift; it returns the EntraTenant.
+func applyAllReady(t *testing.T, objects []manifests.Object) *passkeysv1alpha1.EntraTenant {
+	t.Helper()
+	ctx := context.Background()
 	for _, o := range objects {
 		mustCreate(t, o.Object)
 	}
@@ -111,16 +139,7 @@ func TestExportRoundTrips(t *testing.T) {
 			return true, ""
 		})
 	}
-	if n := emu.Stats().Count(tenantID, "PATCH", fido2Path, emulator.AnyStatus) - patchesBefore; n != 0 {
-		t.Errorf("applying the export sent %d PATCHes, want 0", n)
-	}
-	// The tenant's first pass may have run before its resources existed.
-	eventually(t, "nothing unmanaged once every resource is in", func() (bool, string) {
-		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(tenant), tenant); err != nil {
-			return false, err.Error()
-		}
-		return tenant.Status.Unmanaged == nil, fmt.Sprintf("%+v", tenant.Status.Unmanaged)
-	})
+	return tenant
 }
 
 func statusOfObject(obj client.Object) passkeysv1alpha1.SyncStatus {
