@@ -142,3 +142,44 @@ func storedDocument(t *testing.T, tenantID string) map[string]any {
 	}
 	return doc
 }
+
+// neverMigrated is a tenant that had FIDO2 off and so was not moved to
+// passkey profiles: no profiles, no default (ENTRA-FACTS: likely).
+const neverMigrated = `{
+  "id": "Fido2", "state": "disabled", "isSelfServiceRegistrationAllowed": true,
+  "isAttestationEnforced": false, "keyRestrictions": {"isEnforced": false, "enforcementType": "block", "aaGuids": []},
+  "defaultPasskeyProfile": null, "passkeyProfiles": [],
+  "includeTargets": [{"id": "all_users", "targetType": "group", "isRegistrationRequired": false}],
+  "excludeTargets": []
+}`
+
+// TestTenantNeverMigrated: the operator cannot make Entra's default profile,
+// so default: true waits and both statuses say why; once the method is
+// enabled Entra makes it (the emulator's guess, docs/emulator.md), and the
+// resource takes it over without creating another.
+func TestTenantNeverMigrated(t *testing.T) {
+	f := newTenant(t, func(tenant *passkeysv1alpha1.EntraTenant) { tenant.Spec.Suspend = true })
+	if err := emu.PutFido2(f.tenantID, []byte(neverMigrated)); err != nil {
+		t.Fatal(err)
+	}
+	base := f.profile("base", passkeysv1alpha1.PasskeyProfileSpec{Default: true, PasskeyTypes: boundTyp})
+	setSuspend(t, f, false)
+	waitCondition(t, base, ready, metav1.ConditionFalse, policy.ReasonNoDefaultProfile)
+	waitCondition(t, f.tenant, ready, metav1.ConditionTrue, "Succeeded")
+	if c := meta.FindStatusCondition(f.tenant.Status.Conditions, ready); !strings.Contains(c.Message, policy.NoDefaultProfile) {
+		t.Errorf("the tenant's Ready message does not say why: %q", c.Message)
+	}
+	if doc := f.fido2(); len(doc.PasskeyProfiles) != 0 {
+		t.Errorf("the operator created %d profiles in a tenant Entra has not migrated", len(doc.PasskeyProfiles))
+	}
+
+	update(t, f.tenant, func() {
+		f.tenant.Spec.Method = &passkeysv1alpha1.MethodSettings{State: passkeysv1alpha1.MethodEnabled}
+	})
+	waitCondition(t, base, ready, metav1.ConditionTrue, "Succeeded")
+	doc := f.fido2()
+	if len(doc.PasskeyProfiles) != 1 || !strings.EqualFold(doc.PasskeyProfiles[0].ID, doc.DefaultPasskeyProfile) ||
+		!strings.EqualFold(base.Status.ProfileID, doc.DefaultPasskeyProfile) || doc.PasskeyProfiles[0].PasskeyTypes != "deviceBound" {
+		t.Errorf("want the one default profile Entra made, device-bound, managed by base (status id %s): %+v", base.Status.ProfileID, doc.PasskeyProfiles)
+	}
+}

@@ -67,7 +67,8 @@ func warnWhenReady(s *passkeysv1alpha1.SyncStatus, warnings []string) {
 // waits says whether a problem clears by itself once another resource or
 // a lookup catches up, rather than needing a change to this resource.
 func waits(reason string) bool {
-	return reason == policy.ReasonProfileNotReady || reason == policy.ReasonGroupNotResolved
+	return reason == policy.ReasonProfileNotReady || reason == policy.ReasonGroupNotResolved ||
+		reason == policy.ReasonNoDefaultProfile
 }
 
 func setCondition(s *passkeysv1alpha1.SyncStatus, generation int64, condition string, status metav1.ConditionStatus, reason, message string) {

@@ -53,7 +53,8 @@ func (p *pass) writeStatuses(ctx context.Context) error {
 
 	t := p.tenant
 	o := p.outcome(t)
-	v := verdict{err: p.err, enforced: t.GetDriftPolicy() != passkeysv1alpha1.DriftPolicyReport, outcome: outcome{drift: o.drift}}
+	v := verdict{err: p.err, enforced: t.GetDriftPolicy() != passkeysv1alpha1.DriftPolicyReport,
+		outcome: outcome{drift: o.drift, warnings: o.warnings}}
 	if p.suspended {
 		v.tenantSuspended = "spec.suspend is true: the operator neither reads nor writes this tenant"
 	}

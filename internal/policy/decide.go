@@ -83,7 +83,11 @@ func Decide(observed Policy, declared Declared) Decision {
 		}
 		return Outcome{Problem: problem, Drift: drift[ref], Written: report.Written[ref]}
 	}
-	d.Outcomes[desired.Tenant.Spec.Ref] = outcome(desired.Tenant.Spec.Ref, desired.Tenant.Problem)
+	tenant := outcome(desired.Tenant.Spec.Ref, desired.Tenant.Problem)
+	if observed.DefaultProfileID == "" {
+		tenant.Warnings = []string{NoDefaultProfile}
+	}
+	d.Outcomes[desired.Tenant.Spec.Ref] = tenant
 	for _, p := range desired.Profiles {
 		o := outcome(p.Spec.Ref, p.Problem)
 		o.UsedBy = p.UsedBy

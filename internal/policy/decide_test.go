@@ -261,3 +261,13 @@ func TestDecideTargetWaitsForARefusedProfile(t *testing.T) {
 		t.Errorf("problem = %+v, want ProfileNotReady: %s", got, want)
 	}
 }
+
+// A tenant Entra has not moved to passkey profiles says so, and what Entra
+// will do about it.
+func TestDecideWarnsOfATenantWithoutDefault(t *testing.T) {
+	d := Decide(Policy{State: StateDisabled}, Declared{Tenant: mergeTenant()})
+	assertEqual(t, "tenant warnings", d.Outcomes[tenantRef].Warnings, []string{NoDefaultProfile})
+	if w := Decide(defaultTenant(), Declared{Tenant: mergeTenant()}).Outcomes[tenantRef].Warnings; w != nil {
+		t.Errorf("a migrated tenant warns: %v", w)
+	}
+}

@@ -113,7 +113,6 @@ func (m *merge) run() {
 	m.doc.IncludeTargets = m.mergeTargets(m.doc.IncludeTargets, false, available)
 	m.doc.ExcludeTargets = m.mergeTargets(m.doc.ExcludeTargets, true, available)
 	m.removeProfiles()
-	m.setDefault()
 }
 
 func (m *merge) authoritative() bool { return m.desired.Tenant.Spec.Authoritative }
@@ -149,6 +148,13 @@ func (m *merge) writeProfiles() {
 		}
 		if p, fixed := m.defaultFixed(d); fixed {
 			m.problem(d.Spec.Ref, p)
+			continue
+		}
+		if d.Spec.Default && m.doc.DefaultProfileID == "" {
+			// Entra makes the default profile itself, when it moves the
+			// tenant to passkey profiles; a profile we created would not
+			// become it.
+			m.problem(d.Spec.Ref, problemf(ReasonNoDefaultProfile, NoDefaultProfile))
 			continue
 		}
 		i := findProfile(m.doc.Profiles, d.Profile.ID)
@@ -397,20 +403,6 @@ func targetsUsing(targets []Target) map[string][]string {
 		}
 	}
 	return out
-}
-
-// setDefault names the default profile when the tenant has none yet; once
-// set, Entra never changes it.
-func (m *merge) setDefault() {
-	if m.doc.DefaultProfileID != "" {
-		return
-	}
-	for _, d := range m.desired.Profiles {
-		if d.Spec.Default && d.action() == actionWrite && findProfile(m.doc.Profiles, d.Profile.ID) >= 0 {
-			m.doc.DefaultProfileID = d.Profile.ID
-			return
-		}
-	}
 }
 
 func (m *merge) removed(what string) { m.report.Removed = append(m.report.Removed, what) }

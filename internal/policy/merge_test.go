@@ -473,29 +473,17 @@ func TestMergeDefaultProfile(t *testing.T) {
 		profiles: []ProfileSpec{strictSpec(), base()},
 		want:     func(p *Policy) { p.Profiles[0].PasskeyTypes = []string{PasskeySynced} },
 	}, {
-		// It becomes the default once Entra has given it an id: the next
-		// write of the pass (TestDecideContinue).
-		name: "a tenant without default: the profile is created first",
+		// A tenant Entra has not moved to passkey profiles: Entra makes the
+		// default profile itself, so default: true waits for it.
+		name: "a tenant without default: default: true waits, nothing is created",
 		observed: func(p *Policy) {
 			p.DefaultProfileID = ""
 			p.Profiles = p.Profiles[1:]
 			p.IncludeTargets = p.IncludeTargets[1:]
 		},
-		profiles: []ProfileSpec{strictSpec(), base()},
-		want: func(p *Policy) {
-			p.Profiles = append(p.Profiles, createdProfile("Base"))
-		},
-	}, {
-		name: "a tenant without default gets the profile that holds default: true",
-		observed: func(p *Policy) {
-			p.DefaultProfileID = ""
-			p.IncludeTargets = p.IncludeTargets[1:]
-			p.Profiles[0].Name = "Base"
-			p.Profiles[0].PasskeyTypes = []string{PasskeySynced}
-			p.Profiles[0].KeyRestrictions.AAGUIDs = nil
-		},
-		profiles: []ProfileSpec{strictSpec(), base()},
-		want:     func(p *Policy) { p.DefaultProfileID = pid(1) },
+		profiles:     []ProfileSpec{strictSpec(), base()},
+		wantProblems: map[Ref]string{profileRef("base"): ReasonNoDefaultProfile},
+		mention:      "Entra has not moved this tenant to passkey profiles yet",
 	}} {
 		t.Run(tc.name, tc.run)
 	}

@@ -12,6 +12,11 @@ type Problem struct {
 
 func (p Problem) String() string { return p.Reason + ": " + p.Message }
 
+// NoDefaultProfile says why a tenant has no default passkey profile, what
+// Entra does about it, and so what a resource with default: true waits for.
+const NoDefaultProfile = "Entra has not moved this tenant to passkey profiles yet, so it has no default passkey profile; " +
+	"Entra creates it from the tenant's FIDO2 settings when the passkey (FIDO2) method is enabled or a first profile is added"
+
 func problemf(reason, format string, args ...any) Problem {
 	return Problem{Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
@@ -46,6 +51,9 @@ const (
 	// ReasonDefaultProfileFixed: the resource asks to be the default profile,
 	// but the tenant's default is another profile, which cannot change.
 	ReasonDefaultProfileFixed = "DefaultProfileFixed"
+	// ReasonNoDefaultProfile: the tenant has no default passkey profile yet
+	// (Entra has not moved it to passkey profiles), so default: true waits.
+	ReasonNoDefaultProfile = "NoDefaultProfile"
 	// ReasonUnknownValue: Entra holds a value this version does not know in
 	// a profile the resource manages; the profile is left as it is.
 	ReasonUnknownValue = "UnknownValue"
