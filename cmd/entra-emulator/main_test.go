@@ -192,6 +192,34 @@ func clientTrusting(t *testing.T, caFile string) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
+// getFido2 signs in as the app, as docs/emulator.md shows with curl, and
+// GETs the fido2 policy: its status and body.
+func getFido2(t *testing.T, hc *http.Client, base, tenant, client, secret string) (int, string) {
+	t.Helper()
+	resp, err := hc.PostForm(base+"/"+tenant+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {client}, "client_secret": {secret}, "scope": {base + "/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("token: %d %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(body)
+}
+
 // TestStandalone does with the server what docs/emulator.md tells a
 // newcomer to do with curl: discovery, a token, the fido2 policy.
 func TestStandalone(t *testing.T) {
@@ -206,32 +234,9 @@ func TestStandalone(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	resp, err = hc.PostForm(base+"/"+tenant+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
-		"client_id": {client}, "client_secret": {secret}, "scope": {base + "/.default"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
-		t.Fatalf("decoding token response: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || tok.AccessToken == "" {
-		t.Fatalf("token: %d", resp.StatusCode)
-	}
-
-	req, _ := http.NewRequest(http.MethodGet, base+"/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2", nil)
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err = hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `"defaultPasskeyProfile":"00000000-0000-0000-0000-000000000001"`) {
-		t.Errorf("fido2: %d %s", resp.StatusCode, body)
+	if status, body := getFido2(t, hc, base, tenant, client, secret); status != 200 ||
+		!strings.Contains(body, `"defaultPasskeyProfile":"00000000-0000-0000-0000-000000000001"`) {
+		t.Errorf("fido2: %d %s", status, body)
 	}
 	if err := stop(); err != nil {
 		t.Errorf("run returned %v after shutdown", err)
@@ -268,35 +273,15 @@ func TestStandaloneTenantDocument(t *testing.T) {
 		}
 	}()
 	hc := clientTrusting(t, filepath.Join(stateDir, emulator.CAFile))
-	resp, err := hc.PostForm(base+"/"+tenant+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
-		"client_id": {client}, "client_secret": {secret}, "scope": {base + "/.default"}})
-	if err != nil {
-		t.Fatal(err)
+	if status, body := getFido2(t, hc, base, tenant, client, secret); status != 200 ||
+		!strings.Contains(body, `"defaultPasskeyProfile":null,"passkeyProfiles":[]`) {
+		t.Errorf("fido2: %d %s", status, body)
 	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if err != nil || tok.AccessToken == "" {
-		t.Fatalf("token: %d %v", resp.StatusCode, err)
-	}
-	req, _ := http.NewRequest(http.MethodGet, base+"/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2", nil)
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err = hc.Do(req)
+	resp, err := hc.Get(base + "/_emulator/tenants/" + tenant + "/behavior")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `"defaultPasskeyProfile":null,"passkeyProfiles":[]`) {
-		t.Errorf("fido2: %d %s", resp.StatusCode, body)
-	}
-	resp, err = hc.Get(base + "/_emulator/tenants/" + tenant + "/behavior")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !strings.Contains(string(body), `"newProfileIds":"honour"`) || !strings.Contains(string(body), `"samePatchReference":"refuse"`) {
 		t.Errorf("behavior: %d %s", resp.StatusCode, body)
