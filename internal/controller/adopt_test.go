@@ -183,3 +183,29 @@ func TestTenantNeverMigrated(t *testing.T) {
 		t.Errorf("want the one default profile Entra made, device-bound, managed by base (status id %s): %+v", base.Status.ProfileID, doc.PasskeyProfiles)
 	}
 }
+
+// TestUnknownEnumValueIsLeftAlone: a profile holding a passkey type a later
+// Graph added is neither rewritten nor fails the tenant: the resource that
+// manages it says why it leaves it, and the others go on.
+func TestUnknownEnumValueIsLeftAlone(t *testing.T) {
+	f := newTenant(t, func(tenant *passkeysv1alpha1.EntraTenant) { tenant.Spec.Suspend = true })
+	doc := strings.Replace(migratedDocument, `"passkeyTypes": "synced"`, `"passkeyTypes": "synced,futurePasskeyKind"`, 1)
+	if err := emu.PutFido2(f.tenantID, []byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	before := storedDocument(t, f.tenantID)
+	future := f.profile("synced-only", passkeysv1alpha1.PasskeyProfileSpec{DisplayName: "Synced only", PasskeyTypes: synced})
+	keys := f.profile("keys", passkeysv1alpha1.PasskeyProfileSpec{DisplayName: "Keys", PasskeyTypes: boundTyp})
+	setSuspend(t, f, false)
+
+	waitCondition(t, future, ready, metav1.ConditionFalse, policy.ReasonUnknownValue)
+	if c := meta.FindStatusCondition(future.Status.Conditions, ready); !strings.Contains(c.Message, `passkeyTypes member "futurePasskeyKind"`) {
+		t.Errorf("the message does not name the value: %q", c.Message)
+	}
+	waitCondition(t, keys, ready, metav1.ConditionTrue, "Succeeded")
+	after := storedDocument(t, f.tenantID)
+	profiles := after["passkeyProfiles"].([]any)
+	if !reflect.DeepEqual(profiles[1], before["passkeyProfiles"].([]any)[1]) {
+		t.Errorf("the profile holding the unknown value changed:\nbefore %v\nafter  %v", before["passkeyProfiles"].([]any)[1], profiles[1])
+	}
+}
