@@ -44,6 +44,9 @@ var (
 	// logs captures everything the operator logs, so tests can prove no
 	// secret ever reaches a log line.
 	logs = &testenv.SyncBuffer{}
+	// cached is the manager's client: reads from the informer cache, with
+	// the reconciler's field indexes.
+	cached client.Client
 )
 
 // TestMain runs the real operator against a real API server and the
@@ -95,6 +98,7 @@ func run(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
+	cached = mgr.GetClient()
 	metrics := controller.NewMetrics()
 	crmetrics.Registry.MustRegister(metrics)
 	reconciler := &controller.TenantReconciler{
