@@ -83,6 +83,10 @@ func Export(p policy.Policy, opts ExportOptions) (objects []Object, warnings []s
 			objects = append(objects, Object{Comment: comment, Object: obj})
 		}
 	}
+	// Said in the stream too, so whoever reads the manifests later knows.
+	for _, w := range warnings {
+		objects[0].Comment += "\nNot exported: " + w + "."
+	}
 	return objects, warnings
 }
 

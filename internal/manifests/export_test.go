@@ -64,6 +64,12 @@ func TestExportWritesOnlyWhatTheAPIServerAdmits(t *testing.T) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(wantWarnings, "\n"))
 	}
 
+	for _, w := range wantWarnings {
+		if !strings.Contains(objects[0].Comment, "Not exported: "+w) {
+			t.Errorf("the EntraTenant's comment does not say %q:\n%s", w, objects[0].Comment)
+		}
+	}
+
 	var def *passkeysv1alpha1.PasskeyProfile
 	var comment string
 	for _, o := range objects {
