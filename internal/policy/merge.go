@@ -158,36 +158,49 @@ func (m *merge) writeProfiles() {
 			continue
 		}
 		i := findProfile(m.doc.Profiles, d.Profile.ID)
-		if AttestationWithSynced(d.Profile) && (i < 0 || !AttestationWithSynced(m.doc.Profiles[i])) {
-			m.problem(d.Spec.Ref, problemf(ReasonAttestationNeedsDeviceBoundOnly,
-				"Entra holds attestation with synced passkeys allowed only where its migration left it, and the operator does not "+
-					"write it anew (whether Entra accepts it is not known); remove Synced from passkeyTypes or set attestation to Disabled"))
-			continue
-		}
-		if unknown := unknownIn(m.doc.Profiles, i); len(unknown) > 0 && len(profileDrift(d.against(m.doc.Profiles[i]), m.doc.Profiles[i])) > 0 {
-			m.problem(d.Spec.Ref, problemf(ReasonUnknownValue,
-				"Entra holds %s, which this version of the operator does not know, so it leaves the profile as it is rather than "+
-					"rewrite that value; upgrade the operator, or set driftPolicy Report", strings.Join(unknown, " and ")))
-			continue
-		}
-		switch {
-		case i < 0:
+		if i < 0 {
+			if AttestationWithSynced(d.Profile) {
+				m.problem(d.Spec.Ref, attestationWrittenAnew())
+				continue
+			}
 			m.doc.Profiles = append(m.doc.Profiles, d.Profile.clone())
 			m.added = append(m.added, d.Spec.Ref)
 			m.report.Written[d.Spec.Ref] = true
-		case len(profileDrift(d.against(m.doc.Profiles[i]), m.doc.Profiles[i])) > 0:
-			m.doc.Profiles[i] = applyProfile(d.against(m.doc.Profiles[i]), m.doc.Profiles[i])
-			m.report.Written[d.Spec.Ref] = true
+			continue
 		}
+		got := m.doc.Profiles[i]
+		want := d.against(got)
+		if len(profileDrift(want, got)) == 0 {
+			continue
+		}
+		if p, refused := refuseUpdate(want, got); refused {
+			m.problem(d.Spec.Ref, p)
+			continue
+		}
+		m.doc.Profiles[i] = applyProfile(want, got)
+		m.report.Written[d.Spec.Ref] = true
 	}
 }
 
-// unknownIn lists the unknown values of profiles[i], none when i < 0.
-func unknownIn(profiles []Profile, i int) []string {
-	if i < 0 {
-		return nil
+// refuseUpdate says why the operator leaves got as Entra holds it rather
+// than write want over it: it would make attestation with synced passkeys
+// anew, or rewrite a value this version does not know.
+func refuseUpdate(want, got Profile) (Problem, bool) {
+	if AttestationWithSynced(want) && !AttestationWithSynced(got) {
+		return attestationWrittenAnew(), true
 	}
-	return UnknownValues(profiles[i])
+	if unknown := UnknownValues(got); len(unknown) > 0 {
+		return problemf(ReasonUnknownValue,
+			"Entra holds %s, which this version of the operator does not know, so it leaves the profile as it is rather than "+
+				"rewrite that value; upgrade the operator, or set driftPolicy Report", strings.Join(unknown, " and ")), true
+	}
+	return Problem{}, false
+}
+
+func attestationWrittenAnew() Problem {
+	return problemf(ReasonAttestationNeedsDeviceBoundOnly,
+		"Entra holds attestation with synced passkeys allowed only where its migration left it, and the operator does not "+
+			"write it anew (whether Entra accepts it is not known); remove Synced from passkeyTypes or set attestation to Disabled")
 }
 
 // defaultFixed: Entra never changes which profile is the default, so a

@@ -4,15 +4,16 @@
 // product rules.
 //
 // Everything here is a pure function over plain structs: no Kubernetes, no
-// HTTP, no clock, no randomness (new profile ids come from an injected
-// function). internal/specs converts resources to the input types in
-// spec.go, and internal/entra the Graph model to and from Policy.
+// HTTP, no clock, no randomness. internal/specs converts resources to the
+// input types in spec.go, and internal/entra the Graph model to and from
+// Policy.
 //
 // Decide is a pass's whole decision, shared by the operator and passkeyctl:
 //
-//	decision := Decide(observed, declared, newGUID) // AssignProfileIDs, Build, Diff, Merge
+//	decision := Decide(observed, declared) // AssignProfileIDs, Build, Diff, Merge
 //	// record decision.IDs; PATCH decision.Send if not nil; read it back
-//	confirmed := decision.Confirm(readBack)         // drift left, corrected, ids Entra changed
+//	decision = decision.Continue(readBack) // new profiles have Entra's ids now; again while Send
+//	confirmed := decision.Confirm(final)   // drift left, drift corrected, unmanaged
 package policy
 
 import (
