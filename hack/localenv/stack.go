@@ -152,35 +152,53 @@ func emulatorAdminRequest(url, caFile, method, path string, body []byte) ([]byte
 }
 
 func (s *stack) startManager(ctx context.Context) error {
-	var err error
-	if s.metricsAddr, err = freeLoopbackAddr(); err != nil {
-		return err
-	}
-	probeAddr, err := freeLoopbackAddr()
+	m, err := s.startManagerProcess(ctx, "manager.log", "--leader-elect=false")
 	if err != nil {
 		return err
+	}
+	s.manager, s.metricsAddr = m.child, m.metricsAddr
+	fmt.Fprintf(s.out, "Operator running (metrics at http://%s/metrics).\n", s.metricsAddr)
+	return nil
+}
+
+// managerProcess is one running manager binary and where it serves.
+type managerProcess struct {
+	*child
+	metricsAddr, probeAddr string
+}
+
+// startManagerProcess starts a manager binary with its own metrics and probe
+// ports, logging to logName in the stack's folder, and waits until it is
+// ready. Tests that run several managers (shards) or restart one (the soak)
+// call it directly; args are added to the manager's command line.
+func (s *stack) startManagerProcess(ctx context.Context, logName string, args ...string) (*managerProcess, error) {
+	m := &managerProcess{}
+	var err error
+	if m.metricsAddr, err = freeLoopbackAddr(); err != nil {
+		return nil, err
+	}
+	if m.probeAddr, err = freeLoopbackAddr(); err != nil {
+		return nil, err
 	}
 	// The operator reaches the emulator through its ordinary configuration:
 	// custom cloud endpoints in the EntraTenant and a CA bundle.
 	env := []string{"KUBECONFIG=" + s.kubeconfigPath(), "SSL_CERT_FILE=" + s.emulatorCA}
-	s.manager, err = startChild(filepath.Join(s.binDir, "manager"), filepath.Join(s.dir, "manager.log"), env,
-		"--leader-elect=false", "--metrics-bind-address", s.metricsAddr, "--health-probe-bind-address", probeAddr)
-	if err != nil {
-		return err
+	args = append([]string{"--metrics-bind-address", m.metricsAddr, "--health-probe-bind-address", m.probeAddr}, args...)
+	if m.child, err = startChild(filepath.Join(s.binDir, "manager"), filepath.Join(s.dir, logName), env, args...); err != nil {
+		return nil, err
 	}
 	ready := func() bool {
-		resp, err := http.Get("http://" + probeAddr + "/readyz")
+		resp, err := http.Get("http://" + m.probeAddr + "/readyz")
 		if err != nil {
 			return false
 		}
 		_ = resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}
-	if err := s.manager.waitUntil(ctx, ready); err != nil {
-		return fmt.Errorf("the operator did not become ready: %w", err)
+	if err := m.waitUntil(ctx, ready); err != nil {
+		return nil, fmt.Errorf("the operator did not become ready: %w", err)
 	}
-	fmt.Fprintf(s.out, "Operator running (metrics at http://%s/metrics).\n", s.metricsAddr)
-	return nil
+	return m, nil
 }
 
 // stop stops the operator first (so it does not log errors about a vanished
