@@ -39,13 +39,15 @@ type TenantReconciler struct {
 	Events  events.EventRecorder
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
-	// BurstWindow is how long a pass waits after a profile or assignment
-	// changes, so a burst of edits costs one PATCH; DefaultBurstWindow when 0.
-	BurstWindow time.Duration
+	// BurstWindow and BurstQuiet shape how changes to profiles and
+	// assignments are folded into passes (see coalescer);
+	// DefaultBurstWindow and DefaultBurstQuiet when 0.
+	BurstWindow, BurstQuiet time.Duration
 	// Metrics, if set, records each pass's outcome (see metrics.go).
 	Metrics *Metrics
 
-	groups groupCache
+	groups    groupCache
+	coalescer *coalescer
 }
 
 // Reconcile runs one pass for a tenant, in a fixed order of early returns:
@@ -53,6 +55,8 @@ type TenantReconciler struct {
 // the deferred writer records the outcome in every status and the metrics,
 // and its error is returned with the pass's.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	r.coalescer.started(req)
+	defer r.coalescer.finished(req)
 	tenant := &passkeysv1alpha1.EntraTenant{}
 	if err := r.Get(ctx, req.NamespacedName, tenant); err != nil {
 		if client.IgnoreNotFound(err) != nil {

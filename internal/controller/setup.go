@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -78,12 +77,13 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	if r.Events == nil {
 		r.Events = mgr.GetEventRecorder("passkey-operator")
 	}
+	r.coalescer = r.newCoalescer()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("entratenant").
 		WithOptions(options).
 		For(&passkeysv1alpha1.EntraTenant{}, specOrRequest).
-		Watches(&passkeysv1alpha1.PasskeyProfile{}, coalescing(r.burstWindow(), tenantOfResource), specOrRequest).
-		Watches(&passkeysv1alpha1.GroupAssignment{}, coalescing(r.burstWindow(), tenantOfResource), specOrRequest).
+		Watches(&passkeysv1alpha1.PasskeyProfile{}, r.coalescer.handler(tenantOfResource), specOrRequest).
+		Watches(&passkeysv1alpha1.GroupAssignment{}, r.coalescer.handler(tenantOfResource), specOrRequest).
 		// Secrets are watched by metadata only: the cache never holds secret
 		// data, and a rotation still changes the resourceVersion.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsUsingSecret), builder.OnlyMetadata).
@@ -99,46 +99,21 @@ var reconcileRequested = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) b
 	return e.ObjectOld.GetAnnotations()[key] != e.ObjectNew.GetAnnotations()[key]
 }}
 
-// DefaultBurstWindow is how long a tenant's pass waits after a profile or
-// assignment changes; see coalescing.
-const DefaultBurstWindow = time.Second
-
-func (r *TenantReconciler) burstWindow() time.Duration {
-	if r.BurstWindow > 0 {
-		return r.BurstWindow
+func (r *TenantReconciler) newCoalescer() *coalescer {
+	window, quiet := r.BurstWindow, r.BurstQuiet
+	if window <= 0 {
+		window = DefaultBurstWindow
 	}
-	return DefaultBurstWindow
-}
-
-// coalescing queues the tenant a short window after a resource changes,
-// so a burst of edits (kubectl apply -f dir/, an Argo CD or Flux sync)
-// lands in one pass and one PATCH, rather than starting a pass on the first
-// edit and another for whatever arrived during it. The workqueue keeps the
-// earliest pending time for a tenant, so a stream of edits cannot postpone
-// the pass forever.
-func coalescing(window time.Duration, tenants handler.MapFunc) handler.EventHandler {
-	enqueue := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		for _, req := range tenants(ctx, o) {
-			q.AddAfter(req, window)
-		}
+	if quiet <= 0 {
+		quiet = DefaultBurstQuiet
 	}
-	return handler.Funcs{
-		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(ctx, e.Object, q)
-		},
-		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(ctx, e.ObjectNew, q)
-		},
-		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(ctx, e.Object, q)
-		},
-		GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(ctx, e.Object, q)
-		},
-	}
+	return newCoalescer(window, quiet, time.Now)
 }
 
 // tenantOfResource maps a PasskeyProfile or GroupAssignment to its tenant.
+// Every shard caches every resource, so the tenant may be another shard's:
+// Reconcile then leaves it alone (tenantNotCached). The Secret and Namespace
+// watches need no such care: they list tenants from this shard's cache.
 func tenantOfResource(_ context.Context, o client.Object) []reconcile.Request {
 	obj, ok := o.(passkeysv1alpha1.TenantObject)
 	if !ok || obj.GetTenantRef() == "" {

@@ -35,7 +35,25 @@ func (p *pass) writeStatuses(ctx context.Context) error {
 			obj.Status.AppliedTarget = t
 		}
 	}
-	var errs []error
+	// The tenant's status first, the resources' last: a user who applies
+	// the next change the moment a resource turns Ready then finds the pass
+	// over, and the change starts a pass at once (see coalescer).
+	t := p.tenant
+	o := p.outcome(t)
+	v := verdict{err: p.err, enforced: t.GetDriftPolicy() != passkeysv1alpha1.DriftPolicyReport,
+		outcome: outcome{drift: o.drift, warnings: o.warnings}}
+	if p.suspended {
+		v.tenantSuspended = "spec.suspend is true: the operator neither reads nor writes this tenant"
+	}
+	p.setStatus(t, v)
+	if !p.suspended && p.err == nil {
+		t.Status.Unmanaged = unmanagedStatus(p.confirmed.Unmanaged)
+	}
+	p.emitApplied()
+	p.emitTransitions(t, p.originals[t], o, v.enforced)
+	synced := meta.IsStatusConditionTrue(t.Status.Conditions, passkeysv1alpha1.ConditionReady)
+	errs := []error{p.r.patchStatus(ctx, t, p.originals[t], synced)}
+
 	for _, obj := range p.res.objects() {
 		o := p.outcome(obj)
 		enforced := specs.Enforced(obj, p.tenant)
@@ -51,21 +69,6 @@ func (p *pass) writeStatuses(ctx context.Context) error {
 		errs = append(errs, p.r.patchStatus(ctx, obj, p.originals[obj], false))
 	}
 
-	t := p.tenant
-	o := p.outcome(t)
-	v := verdict{err: p.err, enforced: t.GetDriftPolicy() != passkeysv1alpha1.DriftPolicyReport,
-		outcome: outcome{drift: o.drift, warnings: o.warnings}}
-	if p.suspended {
-		v.tenantSuspended = "spec.suspend is true: the operator neither reads nor writes this tenant"
-	}
-	p.setStatus(t, v)
-	if !p.suspended && p.err == nil {
-		t.Status.Unmanaged = unmanagedStatus(p.confirmed.Unmanaged)
-	}
-	p.emitApplied()
-	p.emitTransitions(t, p.originals[t], o, v.enforced)
-	synced := meta.IsStatusConditionTrue(t.Status.Conditions, passkeysv1alpha1.ConditionReady)
-	errs = append(errs, p.r.patchStatus(ctx, t, p.originals[t], synced))
 	return errors.Join(errs...)
 }
 
