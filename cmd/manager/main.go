@@ -104,11 +104,13 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
 
+	clients := entra.NewClients(entra.ClientOptions{Observer: metrics.ObserveGraph})
 	reconciler := &controller.TenantReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Connect:   controller.ConnectWith(entra.NewClients(entra.ClientOptions{Observer: metrics.ObserveGraph})),
-		Metrics:   metrics,
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Connect:    controller.ConnectWith(clients),
+		Disconnect: clients.Forget,
+		Metrics:    metrics,
 	}
 	if err := reconciler.SetupWithManager(ctx, mgr, crcontroller.Options{MaxConcurrentReconciles: concurrency}); err != nil {
 		return fmt.Errorf("setting up the tenant controller: %w", err)

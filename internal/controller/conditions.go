@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
+	"github.com/passkey-operator/passkey-operator/internal/entra"
 	"github.com/passkey-operator/passkey-operator/internal/policy"
 )
 
@@ -107,11 +108,23 @@ func stall(s *passkeysv1alpha1.SyncStatus, generation int64, reason, message str
 
 func setFailure(s *passkeysv1alpha1.SyncStatus, gen int64, err error) {
 	f := classify(err)
-	if f.stalled {
+	switch {
+	case f.stalled && stalledBy(s, gen, f):
+		// A retry that failed as the last pass did: only Graph's request id
+		// can differ, and a new one is not worth a status write and a
+		// Warning event on every resource at every retry.
+	case f.stalled:
 		stall(s, gen, f.reason, f.message)
-		return
+	default:
+		setProgressing(s, gen, f.reason, f.message)
 	}
-	setProgressing(s, gen, f.reason, f.message)
+}
+
+// stalledBy says whether s already shows f for this generation.
+func stalledBy(s *passkeysv1alpha1.SyncStatus, gen int64, f failure) bool {
+	c := meta.FindStatusCondition(s.Conditions, passkeysv1alpha1.ConditionStalled)
+	return c != nil && c.Status == metav1.ConditionTrue && c.Reason == f.reason &&
+		c.ObservedGeneration == gen && s.ObservedGeneration == gen && entra.SameFailure(c.Message, f.message)
 }
 
 // setSynced records a successful comparison with Entra. Drift left at the

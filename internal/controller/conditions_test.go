@@ -2,9 +2,12 @@ package controller
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -163,6 +166,43 @@ func TestVerdictPrecedence(t *testing.T) {
 			}
 			if res := kstatusOf(t, 2, s); res.Status != tc.want {
 				t.Errorf("kstatus = %s (%s), want %s", res.Status, res.Message, tc.want)
+			}
+		})
+	}
+}
+
+// TestRepeatedStallLeavesTheStatus: a retry that fails as the last pass did
+// changes nothing in the status, though Graph's request id differs, so a
+// stalled tenant retried at every interval writes no status and records no
+// event; a failure that differs in anything else shows.
+func TestRepeatedStallLeavesTheStatus(t *testing.T) {
+	forbidden := func(requestID, permission string) error {
+		return fmt.Errorf("updating the passkey (FIDO2) policy of tenant contoso: Graph answered 403 accessDenied (request-id %s); grant %s: %w",
+			requestID, permission, graphError(http.StatusForbidden, ""))
+	}
+	first := forbidden("0f8fad5b-d9cb-469f-a165-70867728950e", "Policy.ReadWrite.AuthenticationMethod")
+	again := forbidden("7c9e6679-7425-40de-944b-e07fc1f90ae7", "Policy.ReadWrite.AuthenticationMethod")
+	for _, tc := range []struct {
+		name    string
+		gen     int64
+		err     error
+		changed bool
+	}{
+		{"the same failure, another request id", 2, again, false},
+		{"another permission", 2, forbidden("7c9e6679-7425-40de-944b-e07fc1f90ae7", "Group.Read.All"), true},
+		{"another reason", 2, &credentialsError{err: errors.New("no key")}, true},
+		{"a new generation", 3, again, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := passkeysv1alpha1.SyncStatus{}
+			setFailure(&s, 2, first)
+			before := *s.DeepCopy()
+			setFailure(&s, tc.gen, tc.err)
+			if changed := !equality.Semantic.DeepEqual(s, before); changed != tc.changed {
+				t.Errorf("status changed = %v, want %v:\nbefore %+v\nafter  %+v", changed, tc.changed, before, s)
+			}
+			if ready := meta.FindStatusCondition(s.Conditions, passkeysv1alpha1.ConditionReady); ready.ObservedGeneration != tc.gen {
+				t.Errorf("Ready observes generation %d, want %d", ready.ObservedGeneration, tc.gen)
 			}
 		})
 	}

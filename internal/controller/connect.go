@@ -13,7 +13,8 @@ import (
 
 // ConnectWith returns the TenantReconciler.Connect function that takes each
 // tenant's client from clients, rebuilt whenever the EntraTenant's
-// connection settings or its Secret change.
+// connection settings or its Secret change, or after clients.Forget (the
+// TenantReconciler.Disconnect to go with it).
 func ConnectWith(clients *entra.Clients) func(context.Context, *passkeysv1alpha1.EntraTenant, []byte) (Graph, error) {
 	return func(_ context.Context, tenant *passkeysv1alpha1.EntraTenant, secret []byte) (Graph, error) {
 		return clients.Get(tenantConfig(tenant, secret))
@@ -66,4 +67,22 @@ func (r *TenantReconciler) readSecret(ctx context.Context, ref *passkeysv1alpha1
 		return nil, &credentialsError{err: fmt.Errorf("secret %s/%s has no key %q", ref.Namespace, ref.Name, ref.Key)}
 	}
 	return value, nil
+}
+
+// disconnectAfter drops the tenant's client after a failure that a new
+// sign-in may cure. Entra puts application permissions in the access token
+// (its roles claim), so consent granted after the token was issued shows only
+// in a new one; and a credential Entra refused is built afresh rather than
+// trusted to recover.
+func (r *TenantReconciler) disconnectAfter(tenant string, err error) {
+	switch classify(err).reason {
+	case ReasonForbidden, ReasonCredentialsInvalid:
+		r.disconnect(tenant)
+	}
+}
+
+func (r *TenantReconciler) disconnect(tenant string) {
+	if r.Disconnect != nil {
+		r.Disconnect(tenant)
+	}
 }

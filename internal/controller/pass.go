@@ -50,10 +50,12 @@ func (r *TenantReconciler) newPass(tenant *passkeysv1alpha1.EntraTenant, res res
 }
 
 // failAll stops the pass: every resource reports err, and the error decides
-// whether controller-runtime retries (with backoff) or waits for a change.
+// when the tenant is tried again (see failureResult) and whether that needs
+// a new sign-in.
 func (p *pass) failAll(err error) (ctrl.Result, error) {
 	p.err = err
-	return failureResult(err)
+	p.r.disconnectAfter(p.tenant.Name, err)
+	return failureResult(err, p.r.failures.before(p.tenant.Name), p.tenant.GetResyncInterval())
 }
 
 // decide makes the pass's decision from what Entra holds and the resources

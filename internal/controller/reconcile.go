@@ -36,7 +36,11 @@ type TenantReconciler struct {
 	// Connect returns the Graph client for a tenant, given its credential
 	// Secret's value (nil for credentials that use none).
 	Connect func(ctx context.Context, tenant *passkeysv1alpha1.EntraTenant, secret []byte) (Graph, error)
-	Events  events.EventRecorder
+	// Disconnect, if set, drops a tenant's Graph client and the access token
+	// it holds, so that the next Connect signs in again: with
+	// ConnectWith(clients), clients.Forget.
+	Disconnect func(tenant string)
+	Events     events.EventRecorder
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
 	// BurstWindow and BurstQuiet shape how changes to profiles and
@@ -48,6 +52,7 @@ type TenantReconciler struct {
 
 	groups    groupCache
 	coalescer *coalescer
+	failures  failureCounts
 }
 
 // Reconcile runs one pass for a tenant, in a fixed order of early returns:
@@ -76,6 +81,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	defer func() {
 		err = errors.Join(err, p.writeStatuses(ctx))
 		r.Metrics.recordPass(p)
+		r.failures.recordPass(p)
 	}()
 
 	if tenant.Spec.Suspend {
@@ -140,6 +146,8 @@ func (r *TenantReconciler) addFinalizers(ctx context.Context, res resources) err
 // can be written, so they are Stalled, and deleting them is not blocked.
 func (r *TenantReconciler) tenantGone(ctx context.Context, name string) error {
 	r.Metrics.forgetTenant(name)
+	r.disconnect(name)
+	r.failures.forget(name)
 	res, err := r.loadResources(ctx, name)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -9,11 +10,20 @@ import (
 	"github.com/passkey-operator/passkey-operator/internal/entra"
 )
 
+// firstStalledRetry is how long a failure only a person can fix waits for
+// its first retry: the shortest resync interval a tenant may have, so that a
+// fix made right after the failure shows soon, yet nothing polls Graph more
+// often than a tenant could be told to.
+const firstStalledRetry = 30 * time.Second
+
 // failureResult decides how a failed pass is retried: throttling waits for
 // Retry-After, a transient failure returns the error so controller-runtime
 // backs off exponentially, and a failure only a person can fix (credentials,
-// permissions, a refused document) waits for a change instead of looping.
-func failureResult(err error) (ctrl.Result, error) {
+// permissions, a refused document) is tried again after stalledRetry: the
+// fix is often made in Entra (consent granted, a secret registered), where
+// no Kubernetes event announces it. failedBefore counts the tenant's
+// consecutive failed passes before this one; resync is its resync interval.
+func failureResult(err error, failedBefore int, resync time.Duration) (ctrl.Result, error) {
 	class := classify(err)
 	switch class.reason {
 	case ReasonThrottled:
@@ -24,8 +34,60 @@ func failureResult(err error) (ctrl.Result, error) {
 		}
 		return ctrl.Result{}, err
 	default:
-		return ctrl.Result{}, nil
+		return ctrl.Result{RequeueAfter: stalledRetry(failedBefore, resync)}, nil
 	}
+}
+
+// stalledRetry is firstStalledRetry after a first failure, twice as long
+// after each further one, and never longer than the resync interval: a
+// failure that lasts costs one attempt per interval, as a healthy tenant
+// does, and a fix is seen within one interval at worst.
+func stalledRetry(failedBefore int, resync time.Duration) time.Duration {
+	wait := firstStalledRetry
+	for range failedBefore {
+		if wait >= resync {
+			break
+		}
+		wait *= 2
+	}
+	return min(wait, resync)
+}
+
+// failureCounts counts each tenant's consecutive failed passes, for
+// stalledRetry. It lives in memory only: after a restart a failing tenant
+// starts again from the first, short, retry, which costs one attempt.
+type failureCounts struct {
+	mu       sync.Mutex
+	byTenant map[string]int
+}
+
+// before is the number of consecutive failed passes of the tenant so far.
+func (c *failureCounts) before(tenant string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byTenant[tenant]
+}
+
+// recordPass counts a failed pass, and ends the count on any other: a
+// successful pass, or one of a suspended tenant.
+func (c *failureCounts) recordPass(p *pass) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p.err == nil {
+		delete(c.byTenant, p.tenant.Name)
+		return
+	}
+	if c.byTenant == nil {
+		c.byTenant = map[string]int{}
+	}
+	c.byTenant[p.tenant.Name]++
+}
+
+// forget drops the count of a tenant that is gone.
+func (c *failureCounts) forget(tenant string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.byTenant, tenant)
 }
 
 // failure is a pass-wide failure as conditions show it.

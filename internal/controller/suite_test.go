@@ -102,11 +102,13 @@ func run(m *testing.M) int {
 	cached = mgr.GetClient()
 	metrics := controller.NewMetrics()
 	crmetrics.Registry.MustRegister(metrics)
+	clients := entra.NewClients(entra.ClientOptions{Observer: metrics.ObserveGraph})
 	reconciler := &controller.TenantReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Connect:   controller.ConnectWith(entra.NewClients(entra.ClientOptions{Observer: metrics.ObserveGraph})),
-		Metrics:   metrics,
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Connect:    controller.ConnectWith(clients),
+		Disconnect: clients.Forget,
+		Metrics:    metrics,
 	}
 	skipNameValidation := true
 	if err := reconciler.SetupWithManager(ctx, mgr, crcontroller.Options{MaxConcurrentReconciles: 4, SkipNameValidation: &skipNameValidation}); err != nil {

@@ -182,3 +182,33 @@ func TestPortalEditGoAPI(t *testing.T) {
 		t.Errorf("Version = %d after a refused edit, want 1", v)
 	}
 }
+
+// TestAdminSeedAgainReplacesAnApp: seeding an app again replaces its roles
+// and its secret, as admin consent or a new secret in the portal does. A
+// token issued before keeps the roles it carries, as Entra's do: only a new
+// sign-in gets the new permission.
+func TestAdminSeedAgainReplacesAnApp(t *testing.T) {
+	env := newTestEnv(t, Options{})
+	env.seed(tenantA, secret, RolePolicyRead)
+	issuedBefore := env.token(tenantA, appRW, secret)
+
+	const newSecret = "n3w-" + secret
+	reseed := map[string]any{"tenantId": tenantA, "apps": []map[string]any{
+		{"clientId": appRW, "clientSecret": newSecret, "roles": []string{RolePolicyReadWrite}},
+	}}
+	if resp, body := env.do(http.MethodPost, "/_emulator/tenants", "", mustJSON(t, reseed)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("seed again = %d %s", resp.StatusCode, body)
+	}
+	const patch = `{"@odata.type":"#microsoft.graph.fido2AuthenticationMethodConfiguration","state":"enabled"}`
+	resp, body := env.do(http.MethodPatch, fido2Path, issuedBefore, patch)
+	expectGraphError(t, resp, body, http.StatusForbidden, "accessDenied", "Request Authorization failed")
+
+	if resp, body := env.postForm("/"+tenantA+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {appRW}, "client_secret": {secret}, "scope": {env.URL() + "/.default"}}); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("token with the replaced secret = %d %s, want 401", resp.StatusCode, body)
+	}
+	issuedAfter := env.token(tenantA, appRW, newSecret)
+	if resp, body := env.do(http.MethodPatch, fido2Path, issuedAfter, patch); resp.StatusCode != http.StatusNoContent {
+		t.Errorf("PATCH with a token issued after the grant = %d %s, want 204", resp.StatusCode, body)
+	}
+}

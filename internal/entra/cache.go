@@ -54,7 +54,10 @@ func (cs *Clients) Get(cfg TenantConfig) (*Client, error) {
 	return c, nil
 }
 
-// Forget drops the client of a tenant that is gone.
+// Forget drops a tenant's client, and with it the access token its
+// credential caches: for a tenant that is gone, or one whose token lacks
+// what it needs, since Entra puts application permissions in the token and a
+// permission granted since it was issued shows only in a new one.
 func (cs *Clients) Forget(name string) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -182,6 +183,16 @@ func describeGraphError(ge GraphError) string {
 		b.WriteString(" (request-id " + ge.RequestID + ")")
 	}
 	return b.String()
+}
+
+// requestIDNote is what describeGraphError adds for Graph's request id.
+var requestIDNote = regexp.MustCompile(` \(request-id [^)]*\)`)
+
+// SameFailure reports whether two messages of this package's errors tell of
+// the same failure: equal but for Graph's request ids, which differ on every
+// attempt even when nothing else does.
+func SameFailure(a, b string) bool {
+	return requestIDNote.ReplaceAllString(a, "") == requestIDNote.ReplaceAllString(b, "")
 }
 
 // describeSignInError reads Entra's OAuth error body: "error" and the

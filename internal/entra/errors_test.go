@@ -228,3 +228,25 @@ func TestClassifyErrors(t *testing.T) {
 		t.Errorf("ClassForbidden.String() = %q", s)
 	}
 }
+
+// TestSameFailure: a retry that fails as the last attempt did differs only
+// in Graph's request id, and the controller must be able to tell.
+func TestSameFailure(t *testing.T) {
+	const forbidden = "updating the passkey (FIDO2) policy of tenant acme: Graph answered 403 accessDenied: Request Authorization failed (request-id %s); grant the application the Microsoft Graph application permission Policy.ReadWrite.AuthenticationMethod (with admin consent)"
+	first := fmt.Sprintf(forbidden, "0f8fad5b-d9cb-469f-a165-70867728950e")
+	for _, tt := range []struct {
+		name, other string
+		same        bool
+	}{
+		{"another request id", fmt.Sprintf(forbidden, "7c9e6679-7425-40de-944b-e07fc1f90ae7"), true},
+		{"no request id", strings.Replace(first, " (request-id 0f8fad5b-d9cb-469f-a165-70867728950e)", "", 1), true},
+		{"another permission", strings.Replace(first, "Policy.ReadWrite", "Policy.Read", 1), false},
+		{"another failure", "signing in to Entra failed: 401 invalid_client: AADSTS7000215: Invalid client secret provided.", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := entra.SameFailure(first, tt.other); got != tt.same {
+				t.Errorf("SameFailure(%q, %q) = %v, want %v", first, tt.other, got, tt.same)
+			}
+		})
+	}
+}
