@@ -9,6 +9,14 @@ import (
 // contract as Flux's reconcile.fluxcd.io/requestedAt).
 const ReconcileRequestAnnotation = "passkeys.entraops.dev/requestedAt"
 
+// ShardLabel on an EntraTenant names the shard that reconciles it. A manager
+// started with --watch-label-selector (the chart's shards select
+// "passkeys.entraops.dev/shard in (<shard>)") caches and reconciles only the
+// tenants its selector matches; PasskeyProfiles and GroupAssignments are not
+// labelled: they follow their tenant. Relabelling a tenant moves it to
+// another shard (docs/scaling.md).
+const ShardLabel = "passkeys.entraops.dev/shard"
+
 // Condition types. Ready, Reconciling and Stalled follow kstatus, so kubectl
 // wait, Argo CD and Flux read them without help; Drifted is ours.
 const (

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -23,6 +24,10 @@ import (
 	"github.com/passkey-operator/passkey-operator/internal/controller"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
 )
+
+// defaultLeaderElectionID is the Lease of an unsharded install, and of the
+// chart's main Deployment when it also runs shards.
+const defaultLeaderElectionID = "passkey-operator.passkeys.entraops.dev"
 
 func main() {
 	err := run(ctrl.SetupSignalHandler(), os.Args[1:])
@@ -40,10 +45,13 @@ func main() {
 func run(ctx context.Context, args []string) error {
 	flags := flag.NewFlagSet("manager", flag.ContinueOnError)
 	var (
-		metricsAddr    string
-		probeAddr      string
-		leaderElection bool
-		concurrency    int
+		metricsAddr        string
+		probeAddr          string
+		leaderElection     bool
+		leaderElectionID   string
+		leaderElectionNS   string
+		watchLabelSelector string
+		concurrency        int
 	)
 	flags.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flags.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
@@ -51,11 +59,23 @@ func run(ctx context.Context, args []string) error {
 	// safe default there; a local run has nobody to elect against.
 	inCluster := os.Getenv("KUBERNETES_SERVICE_HOST") != ""
 	flags.BoolVar(&leaderElection, "leader-elect", inCluster, "Elect a leader so that only one replica reconciles at a time (default true when running in a cluster).")
+	// Each shard elects its own leader: shards sharing a Lease would leave
+	// all but one of them idle.
+	flags.StringVar(&leaderElectionID, "leader-election-id", defaultLeaderElectionID,
+		"Name of the Lease the replicas elect their leader with; give each shard its own.")
+	flags.StringVar(&leaderElectionNS, "leader-election-namespace", "",
+		"Namespace of the Lease; empty means the pod's own namespace (required outside a cluster).")
+	flags.StringVar(&watchLabelSelector, "watch-label-selector", "",
+		fmt.Sprintf("Label selector of the EntraTenants this manager reconciles, for sharding, e.g. '%[1]s in (a)' for shard a or '!%[1]s' for the unsharded rest; empty means every tenant.", passkeysv1alpha1.ShardLabel))
 	flags.IntVar(&concurrency, "concurrency", 4, "How many tenants are reconciled at once.")
 	logOptions := zap.Options{}
 	logOptions.BindFlags(flags)
 	if err := flags.Parse(args); err != nil {
 		return err
+	}
+	tenants, err := labels.Parse(watchLabelSelector)
+	if err != nil {
+		return fmt.Errorf("--watch-label-selector %q is not a label selector: %w", watchLabelSelector, err)
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&logOptions)))
 
@@ -72,12 +92,13 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("loading kubeconfig: %w", err)
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Cache:                  controller.CacheOptions(nil),
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElection,
-		LeaderElectionID:       "passkey-operator.passkeys.entraops.dev",
+		Scheme:                  scheme,
+		Cache:                   controller.CacheOptions(tenants),
+		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElection,
+		LeaderElectionID:        leaderElectionID,
+		LeaderElectionNamespace: leaderElectionNS,
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
@@ -116,7 +137,8 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("setting up the tenant controller: %w", err)
 	}
 
-	ctrl.Log.WithName("setup").Info("starting manager")
+	ctrl.Log.WithName("setup").Info("starting manager", "watchLabelSelector", tenants.String(),
+		"leaderElection", leaderElection, "leaderElectionID", leaderElectionID)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running manager: %w", err)
 	}

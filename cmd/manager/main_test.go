@@ -103,3 +103,13 @@ func TestManagerServesProbesAndMetrics(t *testing.T) {
 	}
 	_ = os.Unsetenv("KUBECONFIG")
 }
+
+// TestManagerRefusesABadSelector: a shard whose selector does not parse
+// must stop at startup and say which flag is wrong, not run with no
+// selector and reconcile every other shard's tenants.
+func TestManagerRefusesABadSelector(t *testing.T) {
+	err := run(context.Background(), []string{"--watch-label-selector", "passkeys.entraops.dev/shard in (a"})
+	if err == nil || !strings.Contains(err.Error(), "--watch-label-selector") {
+		t.Fatalf("run = %v, want an error naming --watch-label-selector", err)
+	}
+}

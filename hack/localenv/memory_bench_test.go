@@ -62,7 +62,7 @@ var buildOnce struct {
 }
 
 // benchBinaries builds the manager and the emulator once per run.
-func benchBinaries(b *testing.B) string {
+func benchBinaries(tb testing.TB) string {
 	buildOnce.Do(func() {
 		buildOnce.dir, buildOnce.err = os.MkdirTemp("", "localenv-bench-")
 		for _, pkg := range []string{"manager", "entra-emulator"} {
@@ -78,33 +78,36 @@ func benchBinaries(b *testing.B) string {
 		}
 	})
 	if buildOnce.err != nil {
-		b.Fatal(buildOnce.err)
+		tb.Fatal(buildOnce.err)
 	}
 	return buildOnce.dir
 }
 
-func startBenchStack(b *testing.B) *stack {
-	b.Helper()
+// startBenchStack starts the local stack, its manager run with managerArgs
+// added, and stops it when the test ends.
+func startBenchStack(tb testing.TB, managerArgs ...string) *stack {
+	tb.Helper()
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		b.Fatal("KUBEBUILDER_ASSETS is not set: export KUBEBUILDER_ASSETS=$(make -s envtest-path)")
+		tb.Fatal("KUBEBUILDER_ASSETS is not set: export KUBEBUILDER_ASSETS=$(make -s envtest-path)")
 	}
-	s := &stack{dir: b.TempDir(), binDir: benchBinaries(b), out: &lockedWriter{w: io.Discard}}
-	b.Cleanup(func() {
+	s := &stack{dir: tb.TempDir(), binDir: benchBinaries(tb), out: &lockedWriter{w: io.Discard}, managerArgs: managerArgs}
+	tb.Cleanup(func() {
 		if err := s.stop(); err != nil {
-			b.Error(err)
+			tb.Error(err)
 		}
 	})
 	if err := s.start(context.Background()); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return s
 }
 
 // createBenchTenant seeds tenant i in the emulator with one group per
-// assignment and creates its Secret, EntraTenant, the default profile and
-// two more, and the assignments, in a namespace of its own.
-func createBenchTenant(b *testing.B, s *stack, i, assignments int) {
-	b.Helper()
+// assignment and creates its Secret, EntraTenant (changed by mutate, if
+// given, before it is created), the default profile and two more, and the
+// assignments, in a namespace of its own. It returns the EntraTenant.
+func createBenchTenant(tb testing.TB, s *stack, i, assignments int, mutate ...func(*passkeysv1alpha1.EntraTenant)) *passkeysv1alpha1.EntraTenant {
+	tb.Helper()
 	ctx := context.Background()
 	tenantID, namespace := uuid.NewString(), fmt.Sprintf("tenant-%d", i)
 	groups := make([]emulator.Group, assignments)
@@ -112,7 +115,7 @@ func createBenchTenant(b *testing.B, s *stack, i, assignments int) {
 		groups[g] = emulator.Group{ID: uuid.NewString(), DisplayName: fmt.Sprintf("group-%d", g)}
 	}
 	if err := s.seedTenant(tenantID, groups); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	tenant := &passkeysv1alpha1.EntraTenant{
 		ObjectMeta: metav1.ObjectMeta{Name: namespace},
@@ -120,6 +123,9 @@ func createBenchTenant(b *testing.B, s *stack, i, assignments int) {
 	}
 	s.pointAtEmulator(tenant)
 	tenant.Spec.Credentials.SecretRef.Namespace = namespace
+	for _, m := range mutate {
+		m(tenant)
+	}
 	objects := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
 		&corev1.Secret{
@@ -151,18 +157,19 @@ func createBenchTenant(b *testing.B, s *stack, i, assignments int) {
 	}
 	for _, obj := range objects {
 		if err := s.env.Client.Create(ctx, obj); err != nil {
-			b.Fatalf("creating %s: %v", obj.GetName(), err)
+			tb.Fatalf("creating %s: %v", obj.GetName(), err)
 		}
 	}
+	return tenant
 }
 
-func waitAllReady(b *testing.B, s *stack, want int) {
-	b.Helper()
+func waitAllReady(tb testing.TB, s *stack, want int) {
+	tb.Helper()
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		statuses, err := s.listStatuses(context.Background())
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		ready, notReady := 0, ""
 		for _, r := range statuses {
@@ -179,7 +186,7 @@ func waitAllReady(b *testing.B, s *stack, want int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d resources Ready after 5 minutes; e.g. %s", ready, want, notReady)
+			tb.Fatalf("%d of %d resources Ready after 5 minutes; e.g. %s", ready, want, notReady)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

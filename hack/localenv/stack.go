@@ -30,6 +30,9 @@ type stack struct {
 	out *lockedWriter
 	// demo plays drift (corrected, then reported) once everything is Ready.
 	demo bool
+	// managerArgs are more flags for the stack's own manager, such as the
+	// selector of the tenants it owns when tests run shards beside it.
+	managerArgs []string
 
 	env          *testenv.Env
 	emulator     *child
@@ -152,7 +155,7 @@ func emulatorAdminRequest(url, caFile, method, path string, body []byte) ([]byte
 }
 
 func (s *stack) startManager(ctx context.Context) error {
-	m, err := s.startManagerProcess(ctx, "manager.log", "--leader-elect=false")
+	m, err := s.startManagerProcess(ctx, "manager.log", append([]string{"--leader-elect=false"}, s.managerArgs...)...)
 	if err != nil {
 		return err
 	}

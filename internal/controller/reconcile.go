@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,7 +32,8 @@ type Graph interface {
 type TenantReconciler struct {
 	client.Client
 	// APIReader reads Secrets straight from the API server, since the cache
-	// holds only their metadata.
+	// holds only their metadata, and confirms that a tenant the cache lacks
+	// is gone rather than another shard's.
 	APIReader client.Reader
 	// Connect returns the Graph client for a tenant, given its credential
 	// Secret's value (nil for credentials that use none).
@@ -56,9 +58,9 @@ type TenantReconciler struct {
 }
 
 // Reconcile runs one pass for a tenant, in a fixed order of early returns:
-// gone → suspended → credentials → read → decide → write. Whatever happens,
-// the deferred writer records the outcome in every status and the metrics,
-// and its error is returned with the pass's.
+// gone or another shard's → suspended → credentials → read → decide →
+// write. Whatever happens, the deferred writer records the outcome in every
+// status and the metrics, and its error is returned with the pass's.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	r.coalescer.started(req)
 	defer r.coalescer.finished(req)
@@ -67,7 +69,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		if client.IgnoreNotFound(err) != nil {
 			return ctrl.Result{}, fmt.Errorf("reading EntraTenant %s: %w", req.Name, err)
 		}
-		return ctrl.Result{}, r.tenantGone(ctx, req.Name)
+		return ctrl.Result{}, r.tenantNotCached(ctx, req.Name)
 	}
 	res, err := r.loadResources(ctx, tenant.Name)
 	if err != nil {
@@ -142,12 +144,54 @@ func (r *TenantReconciler) addFinalizers(ctx context.Context, res resources) err
 	return nil
 }
 
-// tenantGone handles resources whose EntraTenant does not exist: nothing
-// can be written, so they are Stalled, and deleting them is not blocked.
-func (r *TenantReconciler) tenantGone(ctx context.Context, name string) error {
+// tenantNotCached handles a tenant the informer cache does not hold. A
+// manager started with --watch-label-selector caches only its shard's
+// tenants, yet every shard caches every profile and assignment and queues
+// their tenant, so a miss does not mean the tenant is gone. Only when the
+// API server confirms it are its resources stalled and their finalizers
+// released; a tenant that exists belongs to another shard (or its event has
+// yet to reach this cache, and brings a pass when it does), and its
+// resources are left to that shard. What this manager kept about it goes:
+// after a hand-over its metrics would go stale here, next to the new
+// owner's, and its access token would stay in memory for nothing.
+func (r *TenantReconciler) tenantNotCached(ctx context.Context, name string) error {
+	exists, err := r.tenantExists(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return r.tenantGone(ctx, name)
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("EntraTenant is not this manager's (see --watch-label-selector); leaving it to its shard")
+	r.forget(name)
+	return nil
+}
+
+// forget drops what this manager keeps about a tenant it no longer
+// reconciles, deleted or another shard's: its metrics series, its Graph
+// client and access token, its count of failed passes.
+func (r *TenantReconciler) forget(name string) {
 	r.Metrics.forgetTenant(name)
 	r.disconnect(name)
 	r.failures.forget(name)
+}
+
+// tenantExists asks the API server, not the cache, whether the tenant exists.
+func (r *TenantReconciler) tenantExists(ctx context.Context, name string) (bool, error) {
+	err := r.APIReader.Get(ctx, client.ObjectKey{Name: name}, &passkeysv1alpha1.EntraTenant{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading EntraTenant %s from the API server: %w", name, err)
+	}
+	return true, nil
+}
+
+// tenantGone handles resources whose EntraTenant does not exist: nothing
+// can be written, so they are Stalled, and deleting them is not blocked.
+func (r *TenantReconciler) tenantGone(ctx context.Context, name string) error {
+	r.forget(name)
 	res, err := r.loadResources(ctx, name)
 	if err != nil {
 		return err

@@ -278,6 +278,8 @@ func TestHelmSchemaRefusesBadValues(t *testing.T) {
 		{"bad log level", "logLevel", []string{"--set", "logLevel=verbose"}},
 		{"tenant without its id", "tenant.tenantID is required", []string{"--set", "tenant.create=true"}},
 		{"service monitor without service", "metrics.service.enabled", []string{"--set", "metrics.serviceMonitor.enabled=true,metrics.service.enabled=false"}},
+		{"shard name not a label value", "shards", []string{"--set", "shards={Shard_A}"}},
+		{"shard named twice", "shards", []string{"--set", "shards={a,a}"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"template", "bad", chartDir}, tc.args...)

@@ -21,20 +21,44 @@ it already contains the chart name (so `helm install passkey-operator` gives
 {{- end }}
 {{- end }}
 
-{{/* Labels that select the manager's pods; they must never change across upgrades. */}}
-{{- define "passkey-operator.selectorLabels" -}}
+{{/*
+Labels every manager pod of the release carries, the main Deployment's and
+each shard's: the metrics Service selects on them.
+*/}}
+{{- define "passkey-operator.instanceLabels" -}}
 app.kubernetes.io/name: {{ include "passkey-operator.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Labels that select the main Deployment's pods; they must never change across upgrades. */}}
+{{- define "passkey-operator.selectorLabels" -}}
+{{ include "passkey-operator.instanceLabels" . }}
 app.kubernetes.io/component: manager
 {{- end }}
 
-{{/* Labels on every resource. */}}
+{{/*
+Labels that select one shard's pods, given (dict "root" $ "shard" name): a
+component of their own, so that the main Deployment's selector never
+matches them, and the shard, so that no two shards' selectors overlap.
+*/}}
+{{- define "passkey-operator.shardSelectorLabels" -}}
+{{ include "passkey-operator.instanceLabels" .root }}
+app.kubernetes.io/component: shard
+passkeys.entraops.dev/shard: {{ .shard }}
+{{- end }}
+
+{{/* Labels on every resource but a shard's Deployment. */}}
 {{- define "passkey-operator.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-{{ include "passkey-operator.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+{{ include "passkey-operator.labelsWith" (dict "root" . "selectorLabels" (include "passkey-operator.selectorLabels" .)) }}
+{{- end }}
+
+{{/* The standard labels around selector labels, given (dict "root" $ "selectorLabels" …). */}}
+{{- define "passkey-operator.labelsWith" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ .selectorLabels }}
+app.kubernetes.io/version: {{ .root.Values.image.tag | default .root.Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: passkey-operator
-app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end }}
 
 {{/* The ServiceAccount the manager runs as. */}}
