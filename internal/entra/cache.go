@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"net/http"
 	"sync"
+
+	khttp "github.com/microsoft/kiota-http-go"
 )
 
 // Clients keeps one Client per tenant, so each tenant's credential and its
@@ -24,7 +27,14 @@ type cachedClient struct {
 }
 
 // NewClients returns an empty cache whose clients are built with opts.
+// Without opts.HTTPClient, every tenant's client shares one transport:
+// tenants reach the same sign-in and Graph hosts, so one connection pool
+// (HTTP/2, multiplexed) serves them all, where a transport per tenant would
+// keep an idle TLS connection, and its buffers, open for each of thousands.
 func NewClients(opts ClientOptions) *Clients {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Transport: khttp.GetDefaultTransport()}
+	}
 	return &Clients{opts: opts, clients: map[string]cachedClient{}}
 }
 
