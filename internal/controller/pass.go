@@ -58,15 +58,17 @@ func (p *pass) failAll(err error) (ctrl.Result, error) {
 	return failureResult(err, p.r.failures.before(p.tenant.Name), p.tenant.GetResyncInterval())
 }
 
-// decide makes the pass's decision from what Entra holds and the resources
-// the tenant admits, and records the ids of the profiles Entra holds.
-func (p *pass) decide(ctx context.Context, groups specs.Groups, allowed map[string]bool, observed policy.Policy) error {
+// declare builds the policy the resources the tenant admits declare,
+// resolving the groups they name.
+func (p *pass) declare(ctx context.Context, groups specs.Groups, allowed map[string]bool) (policy.Declared, error) {
 	profiles := admit(p, p.res.profiles, allowed)
 	assignments := admit(p, p.res.assignments, allowed)
-	declared, err := specs.Declared(ctx, p.tenant, profiles, assignments, groups)
-	if err != nil {
-		return err
-	}
+	return specs.Declared(ctx, p.tenant, profiles, assignments, groups)
+}
+
+// decide makes the pass's decision from what Entra holds and what the
+// resources declare, and records the ids of the profiles Entra holds.
+func (p *pass) decide(ctx context.Context, declared policy.Declared, observed policy.Policy) error {
 	p.final = observed
 	p.decision = policy.Decide(observed, declared)
 	return p.recordProfileIDs(ctx, p.decision.IDs)

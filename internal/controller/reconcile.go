@@ -98,11 +98,19 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if err != nil {
 		return p.failAll(err)
 	}
+	// Everything that may wait on Graph (group lookups) comes before the
+	// GET: Graph has no ETag here, so a portal edit landing between the GET
+	// and the PATCH is overwritten, and that window is kept to the decision
+	// alone (docs/reliability.md).
+	declared, err := p.declare(ctx, r.groupsOf(tenant, graph), allowed)
+	if err != nil {
+		return p.failAll(err)
+	}
 	observed, err := graph.GetFido2(ctx)
 	if err != nil {
 		return p.failAll(err)
 	}
-	if err := p.decide(ctx, r.groupsOf(tenant, graph), allowed, entra.ToPolicy(observed)); err != nil {
+	if err := p.decide(ctx, declared, entra.ToPolicy(observed)); err != nil {
 		return p.failAll(err)
 	}
 	if err := p.write(ctx, graph); err != nil {
