@@ -179,8 +179,11 @@ func TestHelmCustomValues(t *testing.T) {
 		}
 	}
 	assertManagerAccepts(t, manager.Args)
-	if len(manager.Env) != 1 || manager.Env[0].Name != "SSL_CERT_FILE" {
-		t.Errorf("manager env %+v, want SSL_CERT_FILE from extraEnv", manager.Env)
+	// GOMEMLIMIT follows the memory limit; extraEnv comes after it.
+	if len(manager.Env) != 2 || manager.Env[0].Name != "GOMEMLIMIT" || manager.Env[0].ValueFrom == nil ||
+		manager.Env[0].ValueFrom.ResourceFieldRef == nil || manager.Env[0].ValueFrom.ResourceFieldRef.Resource != "limits.memory" ||
+		manager.Env[1].Name != "SSL_CERT_FILE" {
+		t.Errorf("manager env %+v, want GOMEMLIMIT from limits.memory, then SSL_CERT_FILE from extraEnv", manager.Env)
 	}
 	if manager.Resources.Limits.Memory().String() != "512Mi" {
 		t.Errorf("memory limit %s, want 512Mi", manager.Resources.Limits.Memory())
