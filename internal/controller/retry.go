@@ -5,10 +5,31 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/passkey-operator/passkey-operator/internal/entra"
 )
+
+// MaxRetryDelay caps controller-runtime's backoff for a tenant whose pass
+// returned an error (Graph unavailable, a status write the API server
+// refused): its default grows to 1000 s, so a tenant that failed a few
+// times while Graph or the API server was down would wait a quarter of an
+// hour after they came back, far past its resync interval. 30 s is the
+// shortest resync interval a tenant may have.
+const MaxRetryDelay = 30 * time.Second
+
+// retryRateLimiter is controller-runtime's default rate limiter with the
+// per-tenant backoff capped at MaxRetryDelay.
+func retryRateLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, MaxRetryDelay),
+		// Overall, not per tenant: 10 retries a second, bursts of 100.
+		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+	)
+}
 
 // firstStalledRetry is how long a failure only a person can fix waits for
 // its first retry: the shortest resync interval a tenant may have, so that a

@@ -10,7 +10,9 @@ import (
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
@@ -123,5 +125,24 @@ func TestFailureCounts(t *testing.T) {
 	c.forget("contoso")
 	if got := c.before("contoso"); got != 0 {
 		t.Errorf("after the tenant is gone: before = %d, want 0", got)
+	}
+}
+
+// TestRetryBackoffIsCapped: a tenant that failed many times in a row (Graph
+// down for a while) is tried again within MaxRetryDelay once it is back,
+// not after controller-runtime's default of up to 1000 s.
+func TestRetryBackoffIsCapped(t *testing.T) {
+	limiter := retryRateLimiter()
+	req := reconcile.Request{NamespacedName: types.NamespacedName{Name: "contoso"}}
+	var last time.Duration
+	for range 40 {
+		last = limiter.When(req)
+	}
+	if last != MaxRetryDelay {
+		t.Errorf("after 40 failures the next retry waits %s, want %s", last, MaxRetryDelay)
+	}
+	limiter.Forget(req)
+	if first := limiter.When(req); first > time.Second {
+		t.Errorf("after a success the first retry waits %s, want the short one again", first)
 	}
 }

@@ -78,6 +78,9 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		r.Events = mgr.GetEventRecorder("passkey-operator")
 	}
 	r.coalescer = r.newCoalescer()
+	if options.RateLimiter == nil {
+		options.RateLimiter = retryRateLimiter()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("entratenant").
 		WithOptions(options).
