@@ -8,6 +8,7 @@
 //	localenv up           the same in the background; returns once the samples are Ready
 //	localenv down         stops what `up` started
 //	localenv portal-edit  edits the demo tenant's policy as an admin in the portal would
+//	localenv soak         the fault soak: many tenants, Graph faults, kills, restarts (docs/reliability.md)
 //
 // The state (kubeconfig, emulator CA, logs, the env file) lives in --dir,
 // .local by default.
@@ -34,6 +35,9 @@ Commands:
   down         stop what up started
   portal-edit  edit a passkey profile in the emulator as an admin in the
                Entra portal would, to see drift reported or corrected
+  soak         run the fault soak: many tenants under Graph faults, manager
+               kills, API server restarts and portal edits, with invariants
+               checked throughout (docs/reliability.md)
 
 Run "localenv <command> -h" for the flags of a command.
 `
@@ -66,6 +70,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return downCommand(args, stdout, stderr)
 	case "portal-edit":
 		return portalEditCommand(ctx, args, stdout, stderr)
+	case "soak":
+		return soakCommand(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

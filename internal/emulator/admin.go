@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // The admin API under /_emulator/: not Graph, no authentication, loopback
@@ -19,7 +21,8 @@ import (
 //	GET    /_emulator/stats                       request counts
 //	DELETE /_emulator/stats                       forget request counts
 //	GET    /_emulator/tenants                     tenants with versions
-//	POST   /_emulator/tenants                     seed a tenant (body: tenantJSON)
+//	POST   /_emulator/tenants                     seed a tenant (body: tenantJSON); again: an app given replaces its
+//	                                              roles and credentials (consent granted, a new secret), for new tokens only
 //	GET    /_emulator/tenants/{tenant}            one tenant: version, fault, behaviour, apps, groups, stored policy
 //	POST   /_emulator/tenants/{tenant}/reset      default policy, version 0
 //	PUT    /_emulator/tenants/{tenant}/fault      set faults (body: Fault)
@@ -29,7 +32,8 @@ import (
 //	DELETE /_emulator/tenants/{tenant}/behavior   back to the emulator's defaults
 //	GET    /_emulator/tenants/{tenant}/fido2      the stored policy (raw) and its version
 //	PUT    /_emulator/tenants/{tenant}/fido2      store a Graph fido2 document as given (PutFido2)
-//	PATCH  /_emulator/tenants/{tenant}/fido2      edit the policy as the portal would (Graph PATCH body)
+//	PATCH  /_emulator/tenants/{tenant}/fido2      edit the policy as the portal would (Graph PATCH body; If-Match: version)
+//	GET    /_emulator/tenants/{tenant}/requests   the tenant's Graph requests with times and versions
 
 func (e *Emulator) adminRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
@@ -73,6 +77,10 @@ func (e *Emulator) adminRoutes() *http.ServeMux {
 		adminReply(w, err, http.StatusOK, map[string]any{"version": v})
 	})
 	mux.HandleFunc("PATCH /_emulator/tenants/{tenant}/fido2", e.adminPortalPatch)
+	mux.HandleFunc("GET /_emulator/tenants/{tenant}/requests", func(w http.ResponseWriter, r *http.Request) {
+		requests, err := e.Requests(r.PathValue("tenant"))
+		adminReply(w, err, http.StatusOK, map[string]any{"requests": requests})
+	})
 	mux.HandleFunc("GET /_emulator/tenants/{tenant}/behavior", func(w http.ResponseWriter, r *http.Request) {
 		b, err := e.Behavior(r.PathValue("tenant"))
 		adminReply(w, err, http.StatusOK, b)
@@ -256,12 +264,31 @@ func (e *Emulator) adminPortalPatch(w http.ResponseWriter, r *http.Request) {
 		writeGraphError(w, e.now(), gerr)
 		return
 	}
-	v, gerr := e.applyPatch(r.PathValue("tenant"), body, true)
+	var v uint64
+	ifVersion, gerr := ifMatchVersion(r)
+	if gerr == nil {
+		v, gerr = e.applyPatch(r.PathValue("tenant"), body, true, ifVersion)
+	}
 	if gerr != nil {
 		writeGraphError(w, e.now(), gerr)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"version": v})
+}
+
+// ifMatchVersion reads the policy version a portal edit may apply to from
+// If-Match (a plain or quoted number); nil when the header is absent.
+func ifMatchVersion(r *http.Request) (*uint64, *graphError) {
+	h := strings.Trim(strings.TrimSpace(r.Header.Get("If-Match")), `"`)
+	if h == "" {
+		return nil, nil
+	}
+	v, err := strconv.ParseUint(h, 10, 64)
+	if err != nil {
+		return nil, &graphError{Status: http.StatusBadRequest, Code: "BadRequest",
+			Message: "If-Match must be a policy version, a number: " + err.Error()}
+	}
+	return &v, nil
 }
 
 func readJSON(r *http.Request, v any) error {

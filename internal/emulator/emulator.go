@@ -110,7 +110,12 @@ func New(opts Options) (*Emulator, error) {
 
 // requestInfo travels with a request so handlers can name the tenant the
 // request belongs to, for the stats and the log.
-type requestInfo struct{ tenant string }
+type requestInfo struct {
+	tenant string
+	// version is the policy version a fido2 request read or wrote, for the
+	// request log (requestlog.go).
+	version uint64
+}
 
 type requestInfoKey struct{}
 
@@ -164,6 +169,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if !isAdmin {
 			e.countRequest(RequestCount{Tenant: info.tenant, Method: r.Method, Path: r.URL.Path, Status: rec.status})
+		}
+		if info.tenant != "" && strings.HasPrefix(r.URL.Path, "/v1.0/") {
+			e.recordRequest(info.tenant, RequestRecord{Method: r.Method, Path: r.URL.Path, Status: rec.status,
+				Start: start, End: time.Now(), Version: info.version})
 		}
 		if e.opts.Logger != nil {
 			e.opts.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,

@@ -20,11 +20,14 @@ type Fault struct {
 	ThrottleEvery int     `json:"throttleEvery,omitempty"`
 	ThrottleRatio float64 `json:"throttleRatio,omitempty"`
 	// RetryAfterSeconds is sent in Retry-After with 429 and 503; 1 when 0.
-	RetryAfterSeconds int     `json:"retryAfterSeconds,omitempty"`
-	UnavailableEvery  int     `json:"unavailableEvery,omitempty"`
-	UnavailableRatio  float64 `json:"unavailableRatio,omitempty"`
-	DropEvery         int     `json:"dropEvery,omitempty"`
-	DropRatio         float64 `json:"dropRatio,omitempty"`
+	RetryAfterSeconds int `json:"retryAfterSeconds,omitempty"`
+	// OmitRetryAfter sends 429 and 503 without Retry-After, as Graph
+	// sometimes does: the client must then choose its own delay.
+	OmitRetryAfter   bool    `json:"omitRetryAfter,omitempty"`
+	UnavailableEvery int     `json:"unavailableEvery,omitempty"`
+	UnavailableRatio float64 `json:"unavailableRatio,omitempty"`
+	DropEvery        int     `json:"dropEvery,omitempty"`
+	DropRatio        float64 `json:"dropRatio,omitempty"`
 	// LatencyMS delays every Graph response of the tenant.
 	LatencyMS int `json:"latencyMs,omitempty"`
 }
@@ -40,6 +43,9 @@ func (f Fault) Validate() error {
 		if r < 0 || r > 1 {
 			return fmt.Errorf("fault ratio %v is outside [0, 1]", r)
 		}
+	}
+	if f.OmitRetryAfter && f.RetryAfterSeconds > 0 {
+		return errors.New("omitRetryAfter and retryAfterSeconds exclude each other")
 	}
 	return nil
 }
@@ -72,11 +78,16 @@ func (f Fault) decide(n uint64, rng *rand.Rand) faultAction {
 	return faultNone
 }
 
-func (f Fault) retryAfter() int {
-	if f.RetryAfterSeconds <= 0 {
-		return 1
+// setRetryAfter gives a 429 or 503 its Retry-After, unless told not to.
+func (f Fault) setRetryAfter(w http.ResponseWriter) {
+	if f.OmitRetryAfter {
+		return
 	}
-	return f.RetryAfterSeconds
+	seconds := f.RetryAfterSeconds
+	if seconds <= 0 {
+		seconds = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(seconds))
 }
 
 // SetFault replaces a tenant's fault settings and restarts its request
@@ -114,12 +125,12 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, tenantID 
 		// the stream (HTTP/2) without a response, like a network failure.
 		panic(http.ErrAbortHandler)
 	case faultUnavailable:
-		w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter()))
+		f.setRetryAfter(w)
 		writeGraphError(w, e.now(), &graphError{Status: http.StatusServiceUnavailable, Code: "serviceNotAvailable",
 			Message: "The service is temporarily unavailable. Try the request again after a delay."})
 		return true
 	case faultThrottle:
-		w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter()))
+		f.setRetryAfter(w)
 		writeGraphError(w, e.now(), &graphError{Status: http.StatusTooManyRequests, Code: "TooManyRequests",
 			Message: "Too many requests. Please try again later."})
 		return true

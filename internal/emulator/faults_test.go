@@ -103,7 +103,7 @@ func TestFaultsArePerTenantAndSpareTheTokenEndpoint(t *testing.T) {
 func TestFaultValidation(t *testing.T) {
 	env := newTestEnv(t, Options{})
 	env.seed(tenantA, secret)
-	for _, f := range []Fault{{ThrottleRatio: 1.5}, {DropEvery: -1}, {LatencyMS: -5}} {
+	for _, f := range []Fault{{ThrottleRatio: 1.5}, {DropEvery: -1}, {LatencyMS: -5}, {OmitRetryAfter: true, RetryAfterSeconds: 2}} {
 		if err := env.emu.SetFault(tenantA, f); err == nil {
 			t.Errorf("SetFault(%+v) = nil, want an error", f)
 		}
@@ -113,5 +113,23 @@ func TestFaultValidation(t *testing.T) {
 	}
 	if _, err := New(Options{DefaultFault: Fault{UnavailableRatio: -1}, SigningKey: testKey()}); err == nil {
 		t.Error("New with an invalid default fault succeeded")
+	}
+}
+
+func TestFaultWithoutRetryAfter(t *testing.T) {
+	env, token := graphEnv(t, Options{})
+	// Set through the admin API, as the soak does.
+	body := `{"throttleEvery":2,"unavailableEvery":3,"omitRetryAfter":true}`
+	if resp, reply := env.do(http.MethodPut, "/_emulator/tenants/"+tenantA+"/fault", "", body); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("PUT fault = %d %s", resp.StatusCode, reply)
+	}
+	for i, want := range []int{200, 429, 503} {
+		resp, _ := env.do(http.MethodGet, fido2Path, token, "")
+		if resp.StatusCode != want {
+			t.Fatalf("request %d = %d, want %d", i+1, resp.StatusCode, want)
+		}
+		if _, sent := resp.Header["Retry-After"]; sent {
+			t.Errorf("request %d (%d) carries Retry-After %q, want none", i+1, want, resp.Header.Get("Retry-After"))
+		}
 	}
 }

@@ -125,13 +125,15 @@ func (e *Emulator) serveFido2(w http.ResponseWriter, r *http.Request, who caller
 			return
 		}
 		var doc jsonObject
+		var version uint64
 		if err := e.withTenant(who.tenantID, func(tn *tenant) error {
-			doc = tn.doc.clone()
+			doc, version = tn.doc.clone(), tn.version
 			return nil
 		}); err != nil {
 			writeGraphError(w, e.now(), tenantGone(err))
 			return
 		}
+		setVersion(r, version)
 		context := origin(r) + "/v1.0/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity"
 		writeJSON(w, http.StatusOK, renderFido2(doc, origin(r), context))
 	case http.MethodPatch:
@@ -198,10 +200,12 @@ func (e *Emulator) patchFido2(w http.ResponseWriter, r *http.Request, who caller
 		writeGraphError(w, e.now(), odataError("Empty Payload. JSON content expected."))
 		return
 	}
-	if _, gerr := e.applyPatch(who.tenantID, body, false); gerr != nil {
+	version, gerr := e.applyPatch(who.tenantID, body, false, nil)
+	if gerr != nil {
 		writeGraphError(w, e.now(), gerr)
 		return
 	}
+	setVersion(r, version)
 	w.WriteHeader(http.StatusNoContent)
 }
 

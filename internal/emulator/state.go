@@ -57,7 +57,8 @@ type App struct {
 	// workload identity federation does.
 	Federated []FederatedCredential
 	// Roles are the application permissions granted to the app; they are
-	// copied into its access tokens.
+	// copied into its access tokens, so a token issued before the app is
+	// seeded again with other roles keeps the old ones, as Entra's do.
 	Roles []string
 	// ManagedIdentity makes the app a managed identity: it gets tokens only
 	// from the managed identity endpoint (Options.ManagedIdentityHeader),
@@ -94,6 +95,7 @@ type tenant struct {
 	lastModified time.Time
 	fault        Fault
 	graphCount   uint64 // Graph requests seen, for every-Nth faults
+	requests     []RequestRecord
 }
 
 func normalizeID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
@@ -279,9 +281,15 @@ func (e *Emulator) PortalEdit(tenantID string, edit func(*Fido2Document)) (uint6
 
 // applyPatch decodes a PATCH body against a tenant's policy and writes it;
 // Graph PATCHes and the admin API's portal edits (portal true) share it.
-func (e *Emulator) applyPatch(tenantID string, body []byte, portal bool) (uint64, *graphError) {
+// With ifVersion, it writes only over that version of the policy (412
+// otherwise), so that a read-modify-write cannot undo a write it did not see.
+func (e *Emulator) applyPatch(tenantID string, body []byte, portal bool, ifVersion *uint64) (uint64, *graphError) {
 	var v uint64
 	err := e.withTenant(tenantID, func(tn *tenant) error {
+		if ifVersion != nil && *ifVersion != tn.version {
+			return &graphError{Status: http.StatusPreconditionFailed, Code: "PreconditionFailed",
+				Message: fmt.Sprintf("The policy is at version %d, not %d.", tn.version, *ifVersion)}
+		}
 		patch, gerr := decodeFido2Patch(body, !portal, tn.doc, &tn.model)
 		if gerr == nil {
 			v, gerr = e.write(tn, patch, portal)

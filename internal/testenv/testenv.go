@@ -8,6 +8,7 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,17 +65,31 @@ func Start() (*Env, error) {
 		return nil, fmt.Errorf("registering passkeys.entraops.dev types: %w", err)
 	}
 
+	tempDir, err := os.MkdirTemp("", "testenv-")
+	if err != nil {
+		return nil, fmt.Errorf("creating the control plane's folder: %w", err)
+	}
+	// The API server's certificates live in a folder of ours rather than
+	// one envtest makes and removes on every stop: RestartAPIServer then
+	// serves the same certificate, so clients keep trusting it.
+	certDir := filepath.Join(tempDir, "kube-apiserver")
+	if err := os.Mkdir(certDir, 0o700); err != nil {
+		_ = os.RemoveAll(tempDir)
+		return nil, fmt.Errorf("creating the API server's folder: %w", err)
+	}
 	environment := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 	}
+	environment.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir}
 	cfg, err := environment.Start()
 	if err != nil {
+		_ = os.RemoveAll(tempDir)
 		return nil, fmt.Errorf("starting kube-apiserver and etcd from %s: %w", assets, err)
 	}
-	env := &Env{Config: cfg, Scheme: scheme, KubectlPath: filepath.Join(assets, "kubectl"), environment: environment}
+	env := &Env{Config: cfg, Scheme: scheme, KubectlPath: filepath.Join(assets, "kubectl"), environment: environment, tempDir: tempDir}
 
 	if env.Client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		return nil, env.stopAfter(fmt.Errorf("creating client: %w", err))
@@ -94,9 +109,6 @@ func (e *Env) writeKubeconfig() error {
 	if err != nil {
 		return fmt.Errorf("rendering kubeconfig: %w", err)
 	}
-	if e.tempDir, err = os.MkdirTemp("", "testenv-"); err != nil {
-		return fmt.Errorf("creating kubeconfig folder: %w", err)
-	}
 	e.KubeconfigPath = filepath.Join(e.tempDir, "kubeconfig")
 	if err := os.WriteFile(e.KubeconfigPath, kubeconfig, 0o600); err != nil {
 		return fmt.Errorf("writing kubeconfig: %w", err)
@@ -106,11 +118,30 @@ func (e *Env) writeKubeconfig() error {
 
 // Stop stops the control plane and removes temporary files.
 func (e *Env) Stop() error {
+	err := e.environment.Stop()
 	if e.tempDir != "" {
 		_ = os.RemoveAll(e.tempDir)
 	}
-	if err := e.environment.Stop(); err != nil {
+	if err != nil {
 		return fmt.Errorf("stopping control plane: %w", err)
+	}
+	return nil
+}
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same
+// port, with the same certificates, while etcd keeps running: what a
+// cluster's clients see when its API server restarts. Every object stays;
+// watches break and clients reconnect. It returns once the new API server
+// answers its health check.
+func (e *Env) RestartAPIServer() error {
+	apiServer := e.environment.ControlPlane.APIServer
+	// Stop sends SIGTERM; the API server stops listening at once, but with
+	// watches open it may not exit within envtest's stop timeout (20s),
+	// and then Stop kills it and reports the timeout. Either way the port
+	// is free for the new one, so only a failed start is an error.
+	stopErr := apiServer.Stop()
+	if err := apiServer.Start(); err != nil {
+		return fmt.Errorf("starting kube-apiserver again on port %s: %w", apiServer.Port, errors.Join(err, stopErr))
 	}
 	return nil
 }
