@@ -260,6 +260,69 @@ func BenchmarkApplyToReady(b *testing.B) {
 	}
 }
 
+// BenchmarkReadWriteWindow measures the window in which a portal edit is
+// lost: Graph offers no ETag on the fido2 policy, so a pass's PATCH
+// overwrites whatever changed since its GET (docs/reliability.md). Each
+// iteration changes one GroupAssignment of a tenant with two profiles and
+// ten assignments (one naming its group by display name) and waits until it
+// is Ready; the emulator's request log then gives, for every PATCH, the time
+// from the end of the GET before it to its start. The emulator adds 0 or
+// 50 ms to every Graph response, which the window does not include: Graph's
+// own time to apply a PATCH adds to it on a real tenant.
+func BenchmarkReadWriteWindow(b *testing.B) {
+	for _, latencyMS := range []int{0, 50} {
+		b.Run(fmt.Sprintf("latency=%dms", latencyMS), func(b *testing.B) {
+			f := newTenant(b)
+			createBenchResources(b, f, 12)
+			waitAllReady(b, f)
+			if err := emu.SetFault(f.tenantID, emulator.Fault{LatencyMS: latencyMS}); err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			required := false
+			for b.Loop() {
+				required = !required
+				if err := setRegistrationRequired(f, []string{benchAssignmentName(1)}, required, false); err != nil {
+					b.Fatal(err)
+				}
+				waitAllReady(b, f)
+			}
+			settle(b, f.tenantID)
+			requests, err := emu.Requests(f.tenantID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			windows := readWriteWindows(requests, start)
+			if len(windows) == 0 {
+				b.Fatal("no PATCH in the emulator's request log")
+			}
+			b.ReportMetric(percentileMS(windows, 0.50), "window-p50-ms")
+			b.ReportMetric(percentileMS(windows, 0.99), "window-p99-ms")
+			b.ReportMetric(float64(len(windows))/float64(b.N), "PATCHes/op")
+		})
+	}
+}
+
+// readWriteWindows pairs each fido2 PATCH after since with the fido2 GET
+// answered last before it, and returns the gaps between them.
+func readWriteWindows(requests []emulator.RequestRecord, since time.Time) []time.Duration {
+	var windows []time.Duration
+	var lastGET *emulator.RequestRecord
+	for i := range requests {
+		r := &requests[i]
+		if r.Start.Before(since) || !strings.HasSuffix(r.Path, "/fido2") {
+			continue
+		}
+		switch {
+		case r.Method == http.MethodGet && r.Status == http.StatusOK:
+			lastGET = r
+		case r.Method == http.MethodPatch && lastGET != nil:
+			windows = append(windows, r.Start.Sub(lastGET.End))
+		}
+	}
+	return windows
+}
+
 // benchGroupID is the id of the i-th made-up group. Targets named by id
 // are not looked up in Entra, so these groups need not exist.
 func benchGroupID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
