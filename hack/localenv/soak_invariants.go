@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -228,7 +229,7 @@ func documentMismatches(doc emulator.Fido2Document, want expectation) []string {
 	for _, p := range doc.PasskeyProfiles {
 		byName[p.Name] = p
 	}
-	for _, resource := range sortedKeys(want.profiles) {
+	for _, resource := range slices.Sorted(maps.Keys(want.profiles)) {
 		e := want.profiles[resource]
 		var got emulator.PasskeyProfile
 		var ok bool
@@ -328,15 +329,6 @@ func targetIDs(doc emulator.Fido2Document) []string {
 		ids = append(ids, strings.ToLower(t.ID))
 	}
 	return ids
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // notConverged lists what keeps one tenant's resources from being done:

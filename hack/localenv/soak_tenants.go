@@ -3,14 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -718,17 +715,13 @@ type adminClient struct {
 }
 
 func newAdminClient(url, caFile string) (*adminClient, error) {
-	caPEM, err := os.ReadFile(caFile)
+	tlsConfig, err := emulatorTLS(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("reading the emulator CA: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("no certificate in %s", caFile)
+		return nil, err
 	}
 	return &adminClient{url: url, http: &http.Client{
 		Timeout:   30 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, MaxIdleConnsPerHost: 4},
+		Transport: &http.Transport{TLSClientConfig: tlsConfig, MaxIdleConnsPerHost: 4},
 	}}, nil
 }
 

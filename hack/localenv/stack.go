@@ -118,8 +118,8 @@ func (s *stack) emulatorAdmin(method, path string, body []byte) ([]byte, error) 
 	return emulatorAdminRequest(s.emulatorURL, s.emulatorCA, method, path, body)
 }
 
-// emulatorAdminRequest calls the emulator's admin API, trusting only its CA.
-func emulatorAdminRequest(url, caFile, method, path string, body []byte) ([]byte, error) {
+// emulatorTLS is a TLS configuration that trusts only the emulator's CA.
+func emulatorTLS(caFile string) (*tls.Config, error) {
 	caPEM, err := os.ReadFile(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading the emulator CA: %w", err)
@@ -128,9 +128,18 @@ func emulatorAdminRequest(url, caFile, method, path string, body []byte) ([]byte
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("no certificate in %s", caFile)
 	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// emulatorAdminRequest calls the emulator's admin API, trusting only its CA.
+func emulatorAdminRequest(url, caFile, method, path string, body []byte) ([]byte, error) {
+	tlsConfig, err := emulatorTLS(caFile)
+	if err != nil {
+		return nil, err
+	}
 	httpClient := &http.Client{
 		Timeout:   10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
+		Transport: &http.Transport{TLSClientConfig: tlsConfig},
 	}
 	// The client lives for one call; its kept-alive connection would not.
 	defer httpClient.CloseIdleConnections()
