@@ -20,6 +20,11 @@ const (
 // equal.
 const DefaultResyncInterval = 10 * time.Minute
 
+// MinResyncInterval is the shortest spec.resyncInterval the CRD admits (its
+// CEL rule says the same; a validation test holds the two equal): nothing
+// the operator does on its own polls a tenant more often.
+const MinResyncInterval = 30 * time.Second
+
 // Object is what every kind of this API offers the operator, so that code
 // handling all three needs no type switch.
 // +kubebuilder:object:generate=false

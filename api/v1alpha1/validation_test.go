@@ -6,11 +6,13 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/testenv"
 )
 
@@ -146,6 +148,12 @@ var admissionCases = []struct {
   resyncInterval: 30s
   method: {state: Enabled, selfServiceRegistration: true}
   allowedNamespaces: {matchLabels: {entra-tenant: contoso}}`, ""},
+	// MinResyncInterval is exactly the CRD's lower bound.
+	{"tenant: MinResyncInterval", tenantHeader + `spec: {tenantID: ` + tenantID + `, resyncInterval: ` +
+		passkeysv1alpha1.MinResyncInterval.String() + `}`, ""},
+	{"tenant: just under MinResyncInterval", tenantHeader + `spec: {tenantID: ` + tenantID + `, resyncInterval: ` +
+		(passkeysv1alpha1.MinResyncInterval - time.Millisecond).String() + `}`,
+		"resyncInterval must be a duration between 30s and 24h"},
 	{"tenant: 24h resync", tenantHeader + `spec: {tenantID: ` + tenantID + `, resyncInterval: 24h}`, ""},
 	{"tenant: resync too short", tenantHeader + `spec: {tenantID: ` + tenantID + `, resyncInterval: 10s}`,
 		"resyncInterval must be a duration between 30s and 24h"},

@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
 )
 
@@ -17,9 +18,8 @@ import (
 // returned an error (Graph unavailable, a status write the API server
 // refused): its default grows to 1000 s, so a tenant that failed a few
 // times while Graph or the API server was down would wait a quarter of an
-// hour after they came back, far past its resync interval. 30 s is the
-// shortest resync interval a tenant may have.
-const MaxRetryDelay = 30 * time.Second
+// hour after they came back, far past its resync interval.
+const MaxRetryDelay = passkeysv1alpha1.MinResyncInterval
 
 // retryRateLimiter is controller-runtime's default rate limiter with the
 // per-tenant backoff capped at MaxRetryDelay.
@@ -35,7 +35,7 @@ func retryRateLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
 // its first retry: the shortest resync interval a tenant may have, so that a
 // fix made right after the failure shows soon, yet nothing polls Graph more
 // often than a tenant could be told to.
-const firstStalledRetry = 30 * time.Second
+const firstStalledRetry = passkeysv1alpha1.MinResyncInterval
 
 // failureResult decides how a failed pass is retried: throttling waits for
 // Retry-After, a transient failure returns the error so controller-runtime
