@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -137,11 +136,5 @@ func applyToReady(b *testing.B, s *stack, namespace, name string, required bool)
 // tenantFido2Requests counts the fido2 requests a tenant has sent.
 func tenantFido2Requests(b *testing.B, s *stack, tenantID string) int {
 	b.Helper()
-	n := 0
-	for _, r := range emulatorStats(b, s).Requests {
-		if strings.EqualFold(r.Tenant, tenantID) && strings.HasSuffix(r.Path, "/fido2") {
-			n += r.Count
-		}
-	}
-	return n
+	return emulatorStats(b, s).Count(tenantID, "", graphFido2Path, emulator.AnyStatus)
 }

@@ -166,7 +166,7 @@ func fido2Calls(tb testing.TB, s *stack) fido2Counts {
 	tb.Helper()
 	var c fido2Counts
 	for _, r := range emulatorStats(tb, s).Requests {
-		if !strings.HasSuffix(r.Path, "/fido2") {
+		if r.Path != graphFido2Path {
 			continue
 		}
 		switch r.Method {

@@ -26,7 +26,6 @@ import (
 )
 
 const (
-	fido2Path = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2"
 	// leaseNamespace holds the shards' Leases: outside a cluster leader
 	// election has no namespace of its own, so the managers are told one.
 	leaseNamespace = "passkey-system"
@@ -214,7 +213,7 @@ func fido2Patches(t *testing.T, s *stack, tenantID string) int {
 	if err := json.Unmarshal(body, &stats); err != nil {
 		t.Fatalf("emulator stats: %v", err)
 	}
-	return stats.Count(tenantID, http.MethodPatch, fido2Path, emulator.AnyStatus)
+	return stats.Count(tenantID, http.MethodPatch, graphFido2Path, emulator.AnyStatus)
 }
 
 func patchTenant(t *testing.T, s *stack, tenant *passkeysv1alpha1.EntraTenant, change func(*passkeysv1alpha1.EntraTenant)) {
