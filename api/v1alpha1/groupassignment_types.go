@@ -109,6 +109,15 @@ type GroupAssignmentStatus struct {
 	// resolved it keeps this one.
 	// +optional
 	AppliedTarget *AppliedTarget `json:"appliedTarget,omitempty"`
+
+	// PendingTargets are targets a write may have put in Entra for this
+	// assignment that no read-back has confirmed yet: recorded before the
+	// write, and dropped once a pass finds them gone or confirms the
+	// declared target. Until then they are this assignment's, like
+	// appliedTarget: taken out when it moves or is deleted.
+	// +optional
+	// +listType=atomic
+	PendingTargets []AppliedTarget `json:"pendingTargets,omitempty"`
 }
 
 // AppliedTarget is a target as Entra holds it.

@@ -137,6 +137,14 @@ type PasskeyProfileStatus struct {
 	// +optional
 	ProfileID string `json:"profileID,omitempty"`
 
+	// PendingName is the name the operator sent a new profile to Entra
+	// under, recorded before the write and cleared once Entra's id for it is
+	// in profileID. Should that id never be recorded (a crash, a failed
+	// read-back), the profile of this name is this resource's, even after a
+	// rename or a deletion.
+	// +optional
+	PendingName string `json:"pendingName,omitempty"`
+
 	// Name is the profile's name in Entra: spec.displayName, or, for the
 	// default profile, the name Entra gave it.
 	// +optional

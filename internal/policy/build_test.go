@@ -310,7 +310,7 @@ func TestBuildAssignmentProblems(t *testing.T) {
 	}, {
 		name: "same age: the one already in Entra wins",
 		assignments: []AssignmentSpec{
-			assignmentSpec("b", 0, gid(1), []string{"strict"}, func(s *AssignmentSpec) { s.Applied = &AppliedTarget{GroupID: gid(1)} }),
+			assignmentSpec("b", 0, gid(1), []string{"strict"}, func(s *AssignmentSpec) { s.Applied = []AppliedTarget{{GroupID: gid(1)}} }),
 			assignmentSpec("a", 0, gid(1), []string{"strict"}),
 		},
 		want:    map[Ref]string{assignmentRef("a"): ReasonConflict, assignmentRef("b"): ""},
@@ -318,8 +318,8 @@ func TestBuildAssignmentProblems(t *testing.T) {
 	}, {
 		name: "same age: one moved onto the target is no incumbent of it",
 		assignments: []AssignmentSpec{
-			assignmentSpec("b", 0, gid(1), []string{"strict"}, func(s *AssignmentSpec) { s.Applied = &AppliedTarget{GroupID: gid(1)} }),
-			assignmentSpec("a", 0, gid(1), []string{"strict"}, func(s *AssignmentSpec) { s.Applied = &AppliedTarget{GroupID: gid(2)} }),
+			assignmentSpec("b", 0, gid(1), []string{"strict"}, func(s *AssignmentSpec) { s.Applied = []AppliedTarget{{GroupID: gid(1)}} }),
+			assignmentSpec("a", 0, gid(1), []string{"strict"}, func(s *AssignmentSpec) { s.Applied = []AppliedTarget{{GroupID: gid(2)}} }),
 		},
 		want:    map[Ref]string{assignmentRef("a"): ReasonConflict, assignmentRef("b"): ""},
 		mention: "GroupAssignment team/b",

@@ -14,13 +14,18 @@ import "strings"
 //  1. the resource that owns default: true gets the tenant's default
 //     profile, even over an earlier KnownID: default is what it asks for;
 //  2. KnownID, when Entra has that profile;
-//  3. an observed profile with the same name (any case) that no other
+//  3. an observed profile named PendingName that no other resource claims:
+//     the one an earlier pass created for it, when a crash or a failed
+//     read-back kept its id from being recorded. This comes before any
+//     adoption by name, so that it holds after a rename too;
+//  4. an observed profile with the same name (any case) that no other
 //     resource claims: this is how importing a tenant yields zero changes,
 //     and how a profile created in an earlier pass is found again;
-//  4. none: the profile is created.
+//  5. none: the profile is created.
 //
-// A resource that loses a conflict or is being deleted keeps its KnownID
-// and is never adopted: it will not create anything.
+// A resource that loses a conflict or is being deleted keeps its KnownID,
+// or the profile it created (3), and is never adopted: it will not create
+// anything, and a deletion removes what it created.
 func AssignProfileIDs(profiles []ProfileSpec, observed Policy) map[Ref]string {
 	sorted := oldestFirst(profiles)
 	conflicts := profileConflicts(sorted)
@@ -38,6 +43,15 @@ func AssignProfileIDs(profiles []ProfileSpec, observed Policy) map[Ref]string {
 			claimed.add(id)
 		} else if p.KnownID != "" {
 			claimed.add(p.KnownID)
+		}
+	}
+	for _, p := range sorted {
+		if _, done := ids[p.Ref]; done || p.PendingName == "" || findProfile(observed.Profiles, p.KnownID) >= 0 {
+			continue
+		}
+		if id, ok := adoptByName(p.PendingName, observed, claimed); ok {
+			ids[p.Ref] = id
+			claimed.add(id)
 		}
 	}
 	for _, p := range sorted {
@@ -62,7 +76,7 @@ func defaultOwner(sorted []ProfileSpec, conflicts map[Ref]Problem) (Ref, bool) {
 	return Ref{}, false
 }
 
-// chooseID applies steps 2 to 4 of AssignProfileIDs; a passive resource
+// chooseID applies steps 2, 4 and 5 of AssignProfileIDs; a passive resource
 // (conflict loser, deleting) stops after its KnownID.
 func chooseID(p ProfileSpec, passive bool, observed Policy, claimed idSet) string {
 	if p.KnownID != "" && findProfile(observed.Profiles, p.KnownID) >= 0 {

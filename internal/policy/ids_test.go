@@ -12,6 +12,7 @@ func TestAssignProfileIDs(t *testing.T) {
 	isDefault := func(s *ProfileSpec) { s.Default = true }
 	deleting := func(s *ProfileSpec) { s.Deleting = true }
 	named := func(n string) func(*ProfileSpec) { return func(s *ProfileSpec) { s.Name = n } }
+	pending := func(n string) func(*ProfileSpec) { return func(s *ProfileSpec) { s.PendingName = n } }
 
 	tests := []struct {
 		name     string
@@ -117,6 +118,37 @@ func TestAssignProfileIDs(t *testing.T) {
 		observed: withStrict,
 		profiles: []ProfileSpec{profileSpec("Strict", 0, deleting)},
 		want:     map[Ref]string{},
+	}, {
+		name:     "renamed before the id of the profile it created was recorded: its pending name finds it",
+		observed: withStrict,
+		profiles: []ProfileSpec{profileSpec("strict", 0, named("Renamed"), pending("Strict"))},
+		want:     map[Ref]string{profileRef("strict"): pid(2)},
+	}, {
+		name:     "deleted before the id was recorded: the pending name finds what it created",
+		observed: withStrict,
+		profiles: []ProfileSpec{profileSpec("strict", 0, named("Renamed"), pending("Strict"), deleting)},
+		want:     map[Ref]string{profileRef("strict"): pid(2)},
+	}, {
+		name:     "the pending name comes before another resource's adoption by name",
+		observed: withStrict,
+		profiles: []ProfileSpec{
+			profileSpec("old", 0, named("Strict")),
+			profileSpec("young", 1, named("Renamed"), pending("Strict")),
+		},
+		want: map[Ref]string{profileRef("young"): pid(2)},
+	}, {
+		name:     "a pending name never takes a profile another resource knows",
+		observed: withStrict,
+		profiles: []ProfileSpec{
+			profileSpec("owner", 0, known(pid(2))),
+			profileSpec("young", 1, named("Renamed"), pending("Strict")),
+		},
+		want: map[Ref]string{profileRef("owner"): pid(2)},
+	}, {
+		name:     "a known id Entra has wins over a pending name",
+		observed: withStrict,
+		profiles: []ProfileSpec{profileSpec("keys", 0, known(pid(1)), pending("Strict"))},
+		want:     map[Ref]string{profileRef("keys"): pid(1)},
 	}, {
 		name:     "deleting keeps its known id",
 		observed: withStrict,

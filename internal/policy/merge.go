@@ -291,16 +291,14 @@ func (m *merge) targetOwners(exclude bool) map[string]DesiredAssignment {
 func (m *merge) leftTargets(exclude bool, owners map[string]DesiredAssignment) map[string]DesiredAssignment {
 	left := map[string]DesiredAssignment{}
 	for _, d := range m.desired.Assignments {
-		a := d.Spec.Applied
-		if a == nil || a.Exclude != exclude {
-			continue
-		}
-		key := strings.ToLower(a.GroupID)
-		if _, declared := owners[key]; declared || key == "" {
-			continue
-		}
-		if _, taken := left[key]; !taken {
-			left[key] = d
+		for _, a := range d.Spec.Applied {
+			key := strings.ToLower(a.GroupID)
+			if _, declared := owners[key]; declared || key == "" || a.Exclude != exclude {
+				continue
+			}
+			if _, taken := left[key]; !taken {
+				left[key] = d
+			}
 		}
 	}
 	return left
@@ -461,10 +459,12 @@ func Unmanaged(observed Policy, desired Desired) UnmanagedSummary {
 		}
 		// A target the assignment moved away from is still its own until
 		// it has moved (see Merge).
-		if a := d.Spec.Applied; a != nil && a.Exclude {
-			exclude.add(a.GroupID)
-		} else if a != nil {
-			include.add(a.GroupID)
+		for _, a := range d.Spec.Applied {
+			if a.Exclude {
+				exclude.add(a.GroupID)
+			} else {
+				include.add(a.GroupID)
+			}
 		}
 	}
 	var out UnmanagedSummary

@@ -596,7 +596,7 @@ func TestUnmanaged(t *testing.T) {
 // new one is written, and stays while the assignment cannot move.
 func TestMergeMovedTarget(t *testing.T) {
 	wasAt := func(group string, exclude bool) func(*AssignmentSpec) {
-		return func(s *AssignmentSpec) { s.Applied = &AppliedTarget{GroupID: group, Exclude: exclude} }
+		return func(s *AssignmentSpec) { s.Applied = []AppliedTarget{{GroupID: group, Exclude: exclude}} }
 	}
 	movedAdmins := func(mutate ...func(*AssignmentSpec)) AssignmentSpec {
 		return assignmentSpec("admins", 0, gid(3), []string{"strict"}, append([]func(*AssignmentSpec){wasAt(gid(1), false)}, mutate...)...)
@@ -651,6 +651,35 @@ func TestMergeMovedTarget(t *testing.T) {
 			p.IncludeTargets = append(p.IncludeTargets, includeTarget(gid(3), pid(2)))
 		},
 	}, {
+		// The soak's case: moved Exclude G₄ → Exclude G₃, the PATCH applied
+		// but not confirmed (G₃ pending), then moved to Include G₃.
+		name: "a pending target goes like a confirmed one: G₃ is not left both excluded and included",
+		observed: func(p *Policy) {
+			p.ExcludeTargets = append(p.ExcludeTargets, excludeTarget(gid(3)))
+		},
+		assignments: []AssignmentSpec{
+			assignmentSpec("admins", 0, gid(3), []string{"strict"}, func(s *AssignmentSpec) {
+				s.Applied = []AppliedTarget{{GroupID: gid(4), Exclude: true}, {GroupID: gid(3), Exclude: true}}
+			}),
+			contractorsSpec(),
+		},
+		want: func(p *Policy) {
+			p.ExcludeTargets = p.ExcludeTargets[:1]
+			p.IncludeTargets = append(p.IncludeTargets, includeTarget(gid(3), pid(2)))
+		},
+	}, {
+		name: "every held target that Entra still has goes when the assignment moves",
+		observed: func(p *Policy) {
+			p.IncludeTargets = append(p.IncludeTargets, includeTarget(gid(4), pid(2)))
+		},
+		assignments: []AssignmentSpec{
+			movedAdmins(func(s *AssignmentSpec) { s.Applied = append(s.Applied, AppliedTarget{GroupID: gid(4)}) }),
+			contractorsSpec(),
+		},
+		want: func(p *Policy) {
+			p.IncludeTargets = []Target{p.IncludeTargets[0], includeTarget(gid(3), pid(2))}
+		},
+	}, {
 		name:        "deleting takes out the old target and the new one",
 		observed:    func(p *Policy) { p.IncludeTargets = append(p.IncludeTargets, includeTarget(gid(3), pid(2))) },
 		assignments: []AssignmentSpec{movedAdmins(assignmentLife(deleting)), contractorsSpec()},
@@ -666,7 +695,7 @@ func TestUnmanagedCountsATargetNotYetMovedAsManaged(t *testing.T) {
 	observed := mergeObserved()
 	assignments := []AssignmentSpec{
 		assignmentSpec("admins", 0, "", []string{"strict"}, func(s *AssignmentSpec) {
-			s.Applied = &AppliedTarget{GroupID: gid(1)}
+			s.Applied = []AppliedTarget{{GroupID: gid(1)}}
 		}),
 		contractorsSpec(),
 	}

@@ -3,7 +3,6 @@ package policy
 import (
 	"cmp"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -72,6 +71,9 @@ type ProfileSpec struct {
 	Default bool
 	// KnownID is status.profileID from an earlier pass, "" if none.
 	KnownID string
+	// PendingName is status.pendingName: the name an earlier pass created
+	// the profile under, when Entra's id for it was never recorded.
+	PendingName string
 	Lifecycle
 }
 
@@ -91,17 +93,33 @@ type AssignmentSpec struct {
 	RegistrationRequired bool
 	// Exclude is mode Exclude: the target goes into excludeTargets.
 	Exclude bool
-	// Applied is the target an earlier pass found in Entra for this resource
-	// (status.appliedTarget); nil if none. When it differs from the target
-	// declared now, the resource has moved and Merge takes the old one out.
-	Applied *AppliedTarget
+	// Applied are the targets earlier passes wrote to Entra for this
+	// resource: the one a read-back confirmed (status.appliedTarget) and
+	// those written but not confirmed (status.pendingTargets). Each one that
+	// differs from the target declared now is left over from a move, and
+	// Merge takes it out.
+	Applied []AppliedTarget
 	Lifecycle
 }
 
-// AppliedTarget is where an assignment's target was in Entra.
+// AppliedTarget is where an assignment's target is, or may be, in Entra.
 type AppliedTarget struct {
 	GroupID string
 	Exclude bool
+}
+
+// Same says whether a and b are the same target: list and group id (any
+// case).
+func (a AppliedTarget) Same(b AppliedTarget) bool {
+	return a.Exclude == b.Exclude && sameID(a.GroupID, b.GroupID)
+}
+
+// in says whether the policy holds the target.
+func (a AppliedTarget) in(p Policy) bool {
+	if a.Exclude {
+		return HasTarget(p.ExcludeTargets, a.GroupID)
+	}
+	return HasTarget(p.IncludeTargets, a.GroupID)
 }
 
 // Lifecycle says how a resource's slice of the document is treated; it is
@@ -170,7 +188,12 @@ func (s AssignmentSpec) age() (time.Time, Ref) { return s.CreatedAt, s.Ref }
 // and was moved is a newcomer to this one).
 func (s ProfileSpec) incumbent() bool { return s.KnownID != "" }
 func (s AssignmentSpec) incumbent() bool {
-	return s.Applied != nil && strings.EqualFold(s.Applied.GroupID, s.GroupID) && s.Applied.Exclude == s.Exclude
+	return slices.ContainsFunc(s.Applied, s.declared().Same)
+}
+
+// declared is the target the resource declares now.
+func (s AssignmentSpec) declared() AppliedTarget {
+	return AppliedTarget{GroupID: s.GroupID, Exclude: s.Exclude}
 }
 
 type aged interface {

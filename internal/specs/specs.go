@@ -77,6 +77,7 @@ func ProfileSpec(p *passkeysv1alpha1.PasskeyProfile, tenant *passkeysv1alpha1.En
 		Attestation:  string(p.Spec.Attestation),
 		Default:      p.Spec.Default,
 		KnownID:      p.Status.ProfileID,
+		PendingName:  p.Status.PendingName,
 		Lifecycle:    lifecycle(p, tenant),
 		PasskeyTypes: make([]string, 0, len(p.Spec.PasskeyTypes)),
 	}
@@ -100,14 +101,46 @@ func AssignmentSpec(a *passkeysv1alpha1.GroupAssignment, groupID string, tenant 
 		Profiles:             a.Spec.Profiles,
 		RegistrationRequired: a.Spec.RegistrationRequired,
 		Exclude:              a.Spec.Mode == passkeysv1alpha1.AssignmentExclude,
-		Applied:              appliedTarget(a.Status.AppliedTarget),
+		Applied:              HeldTargets(a.Status).All(),
 		Lifecycle:            lifecycle(a, tenant),
 	}
 }
 
-func appliedTarget(t *passkeysv1alpha1.AppliedTarget) *policy.AppliedTarget {
-	if t == nil {
-		return nil
+// HeldTargets are the targets the assignment's status says it holds.
+func HeldTargets(s passkeysv1alpha1.GroupAssignmentStatus) policy.HeldTargets {
+	h := policy.HeldTargets{}
+	if s.AppliedTarget != nil {
+		t := AppliedTarget(*s.AppliedTarget)
+		h.Applied = &t
 	}
-	return &policy.AppliedTarget{GroupID: t.GroupID, Exclude: t.Mode == passkeysv1alpha1.AssignmentExclude}
+	for _, t := range s.PendingTargets {
+		h.Pending = append(h.Pending, AppliedTarget(t))
+	}
+	return h
+}
+
+// SetHeldTargets records h in the assignment's status.
+func SetHeldTargets(s *passkeysv1alpha1.GroupAssignmentStatus, h policy.HeldTargets) {
+	s.AppliedTarget = nil
+	if h.Applied != nil {
+		t := statusTarget(*h.Applied)
+		s.AppliedTarget = &t
+	}
+	s.PendingTargets = nil
+	for _, t := range h.Pending {
+		s.PendingTargets = append(s.PendingTargets, statusTarget(t))
+	}
+}
+
+// AppliedTarget is a target as status records it, in policy's terms.
+func AppliedTarget(t passkeysv1alpha1.AppliedTarget) policy.AppliedTarget {
+	return policy.AppliedTarget{GroupID: t.GroupID, Exclude: t.Mode == passkeysv1alpha1.AssignmentExclude}
+}
+
+func statusTarget(t policy.AppliedTarget) passkeysv1alpha1.AppliedTarget {
+	mode := passkeysv1alpha1.AssignmentInclude
+	if t.Exclude {
+		mode = passkeysv1alpha1.AssignmentExclude
+	}
+	return passkeysv1alpha1.AppliedTarget{GroupID: t.GroupID, Mode: mode}
 }
