@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
@@ -15,11 +16,7 @@ import (
 // then its mode, must not leave the old target behind in Entra, where it
 // would keep granting (or excluding) a group nobody declares any more.
 func TestMovedAssignmentTakesItsOldTargetOut(t *testing.T) {
-	const adminsGroup = "5e6f7081-92a3-4b4c-8d5e-6f708192a3b4"
-	f := newTenant(t)
-	if err := emu.Seed(emulator.Tenant{ID: f.tenantID, Groups: []emulator.Group{{ID: adminsGroup, DisplayName: "Admins"}}}); err != nil {
-		t.Fatal(err)
-	}
+	f := newTenantWithAdmins(t)
 	f.profile("staff", passkeysv1alpha1.PasskeyProfileSpec{PasskeyTypes: synced})
 	a := f.assignment("team", passkeysv1alpha1.GroupAssignmentSpec{
 		Target:   passkeysv1alpha1.AssignmentTarget{GroupID: staffGroup},
@@ -74,13 +71,28 @@ func TestAssignmentMovedToAnUnknownGroupKeepsItsTarget(t *testing.T) {
 	wantApplied(t, a, staffGroup, passkeysv1alpha1.AssignmentInclude)
 }
 
-func update(t *testing.T, obj client.Object, change func()) {
+// newTenantWithAdmins is newTenant whose Entra also has an Admins group.
+func newTenantWithAdmins(t *testing.T) *tenantFixture {
 	t.Helper()
-	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+	f := newTenant(t)
+	if err := emu.Seed(emulator.Tenant{ID: f.tenantID, Groups: []emulator.Group{{ID: adminsGroup, DisplayName: "Admins"}}}); err != nil {
 		t.Fatal(err)
 	}
-	change()
-	if err := env.Client.Update(context.Background(), obj); err != nil {
+	return f
+}
+
+// update changes obj's spec, read afresh, trying again when the operator
+// wrote the object (a status, a finalizer) in between.
+func update(t *testing.T, obj client.Object, change func()) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		change()
+		return env.Client.Update(context.Background(), obj)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }

@@ -102,6 +102,9 @@ func (p *pass) write(ctx context.Context, graph Graph) error {
 		if err != nil {
 			return err
 		}
+		if err := p.recordClaims(ctx, p.decision.Claims()); err != nil {
+			return err
+		}
 		if err := graph.PatchFido2(ctx, body); err != nil {
 			return err
 		}
@@ -121,20 +124,60 @@ func (p *pass) write(ctx context.Context, graph Graph) error {
 	return nil
 }
 
+// recordClaims writes to status, before a PATCH is sent, what it may make
+// each resource own in Entra: the name of a profile it creates, a target it
+// writes. If the PATCH is applied but its outcome never recorded (a crash, a
+// failed read-back), a rename, move or deletion that follows still finds
+// the item and takes it along, rather than leave it as unmanaged
+// (docs/reliability.md). A claim that cannot be recorded stops the pass
+// before anything is sent.
+func (p *pass) recordClaims(ctx context.Context, claims policy.Claims) error {
+	for _, obj := range p.res.profiles {
+		if name, ok := claims.Names[specs.RefOf(obj)]; ok && name != obj.Status.PendingName {
+			obj.Status.PendingName = name
+			if err := p.patchOwnership(ctx, obj, "the name of the profile it creates"); err != nil {
+				return err
+			}
+		}
+	}
+	for _, obj := range p.res.assignments {
+		target, ok := claims.Targets[specs.RefOf(obj)]
+		held := specs.HeldTargets(obj.Status)
+		if !ok || held.Holds(target) {
+			continue
+		}
+		specs.SetHeldTargets(&obj.Status, held.Claim(target))
+		if err := p.patchOwnership(ctx, obj, "the target it writes"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // recordProfileIDs writes each profile's Entra id from ids into its status
-// where it differs.
+// where it differs; with the id known, a pending name has done its work.
 func (p *pass) recordProfileIDs(ctx context.Context, ids map[policy.Ref]string) error {
 	for _, obj := range p.res.profiles {
 		id, ok := ids[specs.RefOf(obj)]
-		if !ok || id == obj.Status.ProfileID {
+		if !ok || (id == obj.Status.ProfileID && obj.Status.PendingName == "") {
 			continue
 		}
-		obj.Status.ProfileID = id
-		if err := p.r.Status().Patch(ctx, obj, client.MergeFrom(p.originals[obj].(client.Object))); err != nil {
-			return fmt.Errorf("recording Entra's profile id for PasskeyProfile %s/%s: %w", obj.Namespace, obj.Name, err)
+		obj.Status.ProfileID, obj.Status.PendingName = id, ""
+		if err := p.patchOwnership(ctx, obj, "Entra's profile id"); err != nil {
+			return err
 		}
-		p.originals[obj] = obj.DeepCopy()
 	}
+	return nil
+}
+
+// patchOwnership writes obj's status at once, in the middle of the pass,
+// and remembers it until the cache has it (see ledger).
+func (p *pass) patchOwnership(ctx context.Context, obj passkeysv1alpha1.TenantObject, what string) error {
+	if err := p.r.Status().Patch(ctx, obj, client.MergeFrom(p.originals[obj].(client.Object))); err != nil {
+		return fmt.Errorf("recording %s in the status of %s %s/%s: %w", what, obj.ResourceKind(), obj.GetNamespace(), obj.GetName(), err)
+	}
+	p.r.ledger.record(obj)
+	p.originals[obj] = obj.DeepCopyObject().(passkeysv1alpha1.Object)
 	return nil
 }
 

@@ -55,6 +55,7 @@ type TenantReconciler struct {
 	groups    groupCache
 	coalescer *coalescer
 	failures  failureCounts
+	ledger    ledger
 }
 
 // Reconcile runs one pass for a tenant, in a fixed order of early returns:
@@ -75,6 +76,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	r.ledger.overlay(tenant.Name, res)
 	if err := r.addFinalizers(ctx, res); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -177,11 +179,13 @@ func (r *TenantReconciler) tenantNotCached(ctx context.Context, name string) err
 
 // forget drops what this manager keeps about a tenant it no longer
 // reconciles, deleted or another shard's: its metrics series, its Graph
-// client and access token, its count of failed passes.
+// client and access token, its count of failed passes, the ownership it
+// wrote last.
 func (r *TenantReconciler) forget(name string) {
 	r.Metrics.forgetTenant(name)
 	r.disconnect(name)
 	r.failures.forget(name)
+	r.ledger.forget(name)
 }
 
 // tenantExists asks the API server, not the cache, whether the tenant exists.

@@ -14,14 +14,7 @@ import (
 // setSuspend suspends or resumes a whole tenant.
 func setSuspend(t *testing.T, f *tenantFixture, suspend bool) {
 	t.Helper()
-	ctx := context.Background()
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(f.tenant), f.tenant); err != nil {
-		t.Fatal(err)
-	}
-	f.tenant.Spec.Suspend = suspend
-	if err := env.Client.Update(ctx, f.tenant); err != nil {
-		t.Fatal(err)
-	}
+	update(t, f.tenant, func() { f.tenant.Spec.Suspend = suspend })
 }
 
 func countNamed(doc emulator.Fido2Document, name string) int {

@@ -27,13 +27,12 @@ func (p *pass) writeStatuses(ctx context.Context) error {
 		}
 	}
 	for _, obj := range p.res.assignments {
-		o := p.outcome(obj)
-		if o.groupID != "" {
+		if o := p.outcome(obj); o.groupID != "" {
 			obj.Status.ResolvedGroupID = o.groupID
 		}
-		if t := p.appliedTarget(obj, o); t != nil {
-			obj.Status.AppliedTarget = t
-		}
+	}
+	if p.readEntra() {
+		p.settleOwnership()
 	}
 	// The tenant's status first, the resources' last: a user who applies
 	// the next change the moment a resource turns Ready then finds the pass
@@ -82,24 +81,24 @@ func (p *pass) setStatus(obj passkeysv1alpha1.Object, v verdict) {
 	v.setConditions(s, obj.GetGeneration())
 }
 
-// appliedTarget is the assignment's target if Entra holds it at the end of
-// the pass, so that a later move to another group or mode can take it out;
-// nil leaves the last one recorded.
-func (p *pass) appliedTarget(a *passkeysv1alpha1.GroupAssignment, o outcome) *passkeysv1alpha1.AppliedTarget {
-	// A resource with a problem may be looking at another resource's target
-	// (a conflict): only a clean pass says the target is its own.
-	if o.groupID == "" || o.problem != nil || !a.DeletionTimestamp.IsZero() {
-		return nil
+// readEntra says whether the pass read Entra to its end: p.final is what
+// Entra holds after every write the pass sent.
+func (p *pass) readEntra() bool { return !p.suspended && p.err == nil }
+
+// settleOwnership narrows what each resource's status says it owns to what
+// Entra holds at the end of the pass. An assignment's declared target
+// becomes its own only after a clean pass: a resource with a problem may be
+// looking at another resource's target (a conflict).
+func (p *pass) settleOwnership() {
+	for _, obj := range p.res.profiles {
+		obj.Status.PendingName = policy.SettleName(obj.Status.PendingName, obj.Status.ProfileID, p.final)
 	}
-	mode := passkeysv1alpha1.AssignmentInclude
-	targets := p.final.IncludeTargets
-	if a.Spec.Mode == passkeysv1alpha1.AssignmentExclude {
-		mode, targets = passkeysv1alpha1.AssignmentExclude, p.final.ExcludeTargets
+	for _, obj := range p.res.assignments {
+		o := p.outcome(obj)
+		declared := policy.AppliedTarget{GroupID: o.groupID, Exclude: obj.Spec.Mode == passkeysv1alpha1.AssignmentExclude}
+		confirmed := o.groupID != "" && o.problem == nil && obj.DeletionTimestamp.IsZero()
+		specs.SetHeldTargets(&obj.Status, policy.SettleTargets(specs.HeldTargets(obj.Status), declared, confirmed, p.final))
 	}
-	if !policy.HasTarget(targets, o.groupID) {
-		return nil
-	}
-	return &passkeysv1alpha1.AppliedTarget{GroupID: o.groupID, Mode: mode}
 }
 
 func unmanagedStatus(u policy.UnmanagedSummary) *passkeysv1alpha1.UnmanagedSummary {
@@ -125,8 +124,12 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, o, before passkeysv1
 	if !statusChanged(o, before) {
 		return nil
 	}
-	if err := r.Status().Patch(ctx, o, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+	err := r.Status().Patch(ctx, o, client.MergeFrom(before))
+	if client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("writing status of %s %s: %w", o.ResourceKind(), client.ObjectKeyFromObject(o), err)
+	}
+	if err == nil && ownershipChanged(o, before) {
+		r.ledger.record(o)
 	}
 	return nil
 }
