@@ -27,6 +27,13 @@ const (
 	// secretIndex finds the EntraTenants whose credentials a Secret holds,
 	// by "namespace/name".
 	secretIndex = "spec.credentials.secretRef"
+	// namespaceRuleIndex finds the EntraTenants that set
+	// spec.allowedNamespaces, under namespaceRuleSet. A namespace event
+	// concerns only them, and listing every tenant for each of a cluster's
+	// namespaces, as a starting manager sees them all, grows with the
+	// product of the two.
+	namespaceRuleIndex = "spec.allowedNamespaces"
+	namespaceRuleSet   = "set"
 )
 
 // finalizer lets the reconciler remove a resource's slice from Entra (or
@@ -65,6 +72,14 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 			return nil
 		}
 		return []string{ref.Namespace + "/" + ref.Name}
+	}); err != nil {
+		return err
+	}
+	if err := indexer.IndexField(ctx, &passkeysv1alpha1.EntraTenant{}, namespaceRuleIndex, func(o client.Object) []string {
+		if o.(*passkeysv1alpha1.EntraTenant).Spec.AllowedNamespaces == nil {
+			return nil
+		}
+		return []string{namespaceRuleSet}
 	}); err != nil {
 		return err
 	}
@@ -131,26 +146,24 @@ func (r *TenantReconciler) tenantsUsingSecret(ctx context.Context, o client.Obje
 		ctrl.LoggerFrom(ctx).Error(err, "listing tenants that use a Secret", "secret", client.ObjectKeyFromObject(o))
 		return nil
 	}
-	return tenantRequests(tenants.Items, func(passkeysv1alpha1.EntraTenant) bool { return true })
+	return tenantRequests(tenants.Items)
 }
 
 // tenantsWithNamespaceRule requeues the tenants whose allowedNamespaces
 // selector a namespace's new labels may now match, or no longer match.
 func (r *TenantReconciler) tenantsWithNamespaceRule(ctx context.Context, _ client.Object) []reconcile.Request {
 	var tenants passkeysv1alpha1.EntraTenantList
-	if err := r.List(ctx, &tenants); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing tenants")
+	if err := r.List(ctx, &tenants, client.MatchingFields{namespaceRuleIndex: namespaceRuleSet}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing tenants with a namespace rule")
 		return nil
 	}
-	return tenantRequests(tenants.Items, func(t passkeysv1alpha1.EntraTenant) bool { return t.Spec.AllowedNamespaces != nil })
+	return tenantRequests(tenants.Items)
 }
 
-func tenantRequests(tenants []passkeysv1alpha1.EntraTenant, keep func(passkeysv1alpha1.EntraTenant) bool) []reconcile.Request {
-	var out []reconcile.Request
+func tenantRequests(tenants []passkeysv1alpha1.EntraTenant) []reconcile.Request {
+	out := make([]reconcile.Request, 0, len(tenants))
 	for _, t := range tenants {
-		if keep(t) {
-			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: t.Name}})
-		}
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: t.Name}})
 	}
 	return out
 }
