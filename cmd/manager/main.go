@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string) error {
 	var (
 		metricsAddr        string
 		probeAddr          string
+		pprofAddr          string
 		leaderElection     bool
 		leaderElectionID   string
 		leaderElectionNS   string
@@ -55,6 +56,7 @@ func run(ctx context.Context, args []string) error {
 	)
 	flags.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flags.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
+	flags.StringVar(&pprofAddr, "pprof-bind-address", "", "Address Go's profiler (/debug/pprof/) binds to, for measuring CPU and memory; empty or 0 disables it.")
 	// In a cluster several replicas may run, so electing a leader is the
 	// safe default there; a local run has nobody to elect against.
 	inCluster := os.Getenv("KUBERNETES_SERVICE_HOST") != ""
@@ -96,6 +98,7 @@ func run(ctx context.Context, args []string) error {
 		Cache:                   controller.CacheOptions(tenants),
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:  probeAddr,
+		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElection,
 		LeaderElectionID:        leaderElectionID,
 		LeaderElectionNamespace: leaderElectionNS,
