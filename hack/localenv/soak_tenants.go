@@ -727,6 +727,16 @@ func newAdminClient(url, caFile string) (*adminClient, error) {
 
 func (a *adminClient) close() { a.http.CloseIdleConnections() }
 
+// raw sends a body already in JSON and returns the reply; a status of 300
+// or more is an error.
+func (a *adminClient) raw(method, path string, body []byte) ([]byte, error) {
+	status, reply, err := a.send(method, path, nil, bytes.NewReader(body))
+	if err == nil && status >= 300 {
+		err = fmt.Errorf("%s %s: %s: %s", method, path, http.StatusText(status), bytes.TrimSpace(reply))
+	}
+	return reply, err
+}
+
 // call sends body (JSON, if not nil) and returns the status and the reply.
 // With want not 0, any other status is an error.
 func (a *adminClient) call(method, path string, header http.Header, body any, want int) (int, []byte, error) {
@@ -738,6 +748,15 @@ func (a *adminClient) call(method, path string, header http.Header, body any, wa
 		}
 		r = bytes.NewReader(raw)
 	}
+	status, reply, err := a.send(method, path, header, r)
+	if err == nil && want != 0 && status != want {
+		err = fmt.Errorf("%s %s: %d %s: %s", method, path, status, http.StatusText(status), bytes.TrimSpace(reply))
+	}
+	return status, reply, err
+}
+
+// send sends a request; only a failure to get a reply is an error.
+func (a *adminClient) send(method, path string, header http.Header, r io.Reader) (int, []byte, error) {
 	req, err := http.NewRequest(method, a.url+path, r)
 	if err != nil {
 		return 0, nil, err
@@ -754,9 +773,6 @@ func (a *adminClient) call(method, path string, header http.Header, body any, wa
 	reply, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if want != 0 && resp.StatusCode != want {
-		return resp.StatusCode, reply, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(reply))
 	}
 	return resp.StatusCode, reply, nil
 }

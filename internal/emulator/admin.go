@@ -18,7 +18,7 @@ import (
 // The admin API under /_emulator/: not Graph, no authentication, loopback
 // callers only. Its paths and the stats shape are an interface.
 //
-//	GET    /_emulator/stats                       request counts
+//	GET    /_emulator/stats                       request counts (?tenant=, ?method=, ?path= keep those only)
 //	DELETE /_emulator/stats                       forget request counts
 //	GET    /_emulator/tenants                     tenants with versions
 //	POST   /_emulator/tenants                     seed a tenant (body: tenantJSON); again: an app given replaces its
@@ -38,7 +38,8 @@ import (
 func (e *Emulator) adminRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_emulator/stats", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, e.Stats())
+		q := r.URL.Query()
+		writeJSON(w, http.StatusOK, e.StatsOf(q.Get("tenant"), q.Get("method"), q.Get("path")))
 	})
 	mux.HandleFunc("DELETE /_emulator/stats", func(w http.ResponseWriter, r *http.Request) {
 		e.ResetStats()

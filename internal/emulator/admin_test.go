@@ -49,6 +49,20 @@ func TestAdminStatsShape(t *testing.T) {
 		t.Errorf("stats %s lack tenant A's two GETs", body)
 	}
 
+	// Filtered: only the counts that match, here the fido2 path's, not the
+	// token requests that came before.
+	_, body = env.do(http.MethodGet, "/_emulator/stats?method=GET&path="+url.QueryEscape(fido2Path), "", "")
+	var fido2Only Stats
+	if err := json.Unmarshal(body, &fido2Only); err != nil {
+		t.Fatal(err)
+	}
+	if len(fido2Only.Requests) != 1 || fido2Only.Count(tenantA, "GET", fido2Path, 200) != 2 {
+		t.Errorf("stats filtered by method and path = %s, want tenant A's two fido2 GETs alone", body)
+	}
+	if total := env.emu.Stats(); len(total.Requests) <= len(fido2Only.Requests) {
+		t.Errorf("unfiltered stats %+v hold no more than the filtered ones: the filter proves nothing", total)
+	}
+
 	if resp, _ := env.do(http.MethodDelete, "/_emulator/stats", "", ""); resp.StatusCode != http.StatusNoContent {
 		t.Errorf("DELETE stats = %d", resp.StatusCode)
 	}
