@@ -22,6 +22,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -60,6 +62,9 @@ type config struct {
 	// documents are TENANT_ID:FILE values: a tenant's starting fido2
 	// document.
 	documents listFlag
+	// generate are TENANT_ID:COUNT:GROUPS:PASSKEY_SHARE values: synthetic
+	// users for a tenant.
+	generate listFlag
 	// behavior answers the questions about Entra no evidence settles.
 	behavior                                         emulator.Behavior
 	newProfileIDs, samePatchRef, attestationWithSync string
@@ -81,6 +86,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"serve the App Service managed identity endpoint "+emulator.ManagedIdentityPath+" to callers sending this X-IDENTITY-HEADER (their IDENTITY_HEADER)")
 	fs.Var(&c.documents, "tenant-document",
 		"TENANT_ID:FILE: start the tenant with this Graph fido2 document, stored exactly as given (any state a real tenant holds, e.g. never migrated to passkey profiles); repeatable")
+	fs.Var(&c.generate, "generate-users",
+		"TENANT_ID:COUNT:GROUPS:PASSKEY_SHARE: add COUNT synthetic users spread over GROUPS groups, the fraction PASSKEY_SHARE with a passkey (repeatable; the tenant needs a --tenant or --managed-identity)")
 	fs.StringVar(&c.newProfileIDs, "new-profile-ids", string(emulator.NewProfileIDsAssign),
 		"what a PATCH gets for an id it gives a new passkey profile: assign (a new GUID instead), honour (kept) or reject (400) — unknown in Entra")
 	fs.StringVar(&c.samePatchRef, "same-patch-reference", string(emulator.Refuse),
@@ -191,6 +198,43 @@ func parseTenants(c config) ([]emulator.Tenant, bool, error) {
 	return out, demo, nil
 }
 
+// generation is a --generate-users value.
+type generation struct {
+	tenantID string
+	spec     emulator.UserGeneration
+}
+
+// parseGenerations reads --generate-users values for tenants given with
+// --tenant or --managed-identity.
+func parseGenerations(values []string, tenants []emulator.Tenant, demo bool) ([]generation, error) {
+	var out []generation
+	for _, v := range values {
+		parts := strings.Split(v, ":")
+		if len(parts) != 4 {
+			return nil, fmt.Errorf("--generate-users %q: want TENANT_ID:COUNT:GROUPS:PASSKEY_SHARE", v)
+		}
+		known := slices.ContainsFunc(tenants, func(t emulator.Tenant) bool { return t.ID == parts[0] })
+		if !known || demo {
+			return nil, fmt.Errorf("--generate-users %q: tenant %s has no --tenant or --managed-identity", v, parts[0])
+		}
+		g := generation{tenantID: parts[0]}
+		var err error
+		if g.spec.Count, err = strconv.Atoi(parts[1]); err == nil {
+			if g.spec.Groups, err = strconv.Atoi(parts[2]); err == nil {
+				g.spec.PasskeyShare, err = strconv.ParseFloat(parts[3], 64)
+			}
+		}
+		if err == nil {
+			err = g.spec.Validate()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--generate-users %q: %w", v, err)
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
 // run serves until ctx is done, then shuts down gracefully.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
@@ -198,6 +242,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	tenants, demo, err := parseTenants(c)
+	if err != nil {
+		return err
+	}
+	generations, err := parseGenerations(c.generate, tenants, demo)
 	if err != nil {
 		return err
 	}
@@ -237,6 +285,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	for _, g := range generations {
+		if err := emu.GenerateUsers(g.tenantID, g.spec); err != nil {
+			return fmt.Errorf("--generate-users for %s: %w", g.tenantID, err)
+		}
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -259,6 +312,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	printBanner(stdout, base, filepath.Join(c.stateDir, emulator.CAFile), tenants, demo)
 	fmt.Fprintf(stdout, "  open questions: --new-profile-ids %s --same-patch-reference %s --attestation-with-synced %s\n",
 		c.behavior.NewProfileIDs, c.behavior.SamePatchReference, c.behavior.AttestationWithSynced)
+	for _, g := range generations {
+		fmt.Fprintf(stdout, "  tenant %s  %d generated users in %d groups, %v with a passkey\n", g.tenantID, g.spec.Count, g.spec.Groups, g.spec.PasskeyShare)
+	}
 	if c.identityHeader != "" {
 		fmt.Fprintf(stdout, "  managed identity: IDENTITY_ENDPOINT=%s%s IDENTITY_HEADER=<--managed-identity-header>\n", base, emulator.ManagedIdentityPath)
 	}

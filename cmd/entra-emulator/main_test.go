@@ -342,3 +342,29 @@ func TestStandaloneManagedIdentity(t *testing.T) {
 		t.Errorf("fido2 with the managed identity's token: %d %s", status, body)
 	}
 }
+
+func TestParseGenerations(t *testing.T) {
+	tenants := []emulator.Tenant{{ID: "t1"}}
+	got, err := parseGenerations([]string{"t1:100000:50:0.25"}, tenants, false)
+	want := emulator.UserGeneration{Count: 100000, Groups: 50, PasskeyShare: 0.25}
+	if err != nil || len(got) != 1 || got[0].tenantID != "t1" || got[0].spec != want {
+		t.Errorf("parseGenerations = %+v, %v, want t1 %+v", got, err, want)
+	}
+	for _, tt := range []struct {
+		value   string
+		demo    bool
+		wantErr string
+	}{
+		{"t1:10:2", false, "want TENANT_ID:COUNT:GROUPS:PASSKEY_SHARE"},
+		{"t9:10:2:0.5", false, "tenant t9 has no --tenant"},
+		{"t1:10:2:0.5", true, "tenant t1 has no --tenant"},
+		{"t1:ten:2:0.5", false, `invalid syntax`},
+		{"t1:10:2:half", false, `invalid syntax`},
+		{"t1:10:20:0.5", false, "groups 20"},
+		{"t1:10:2:2", false, "passkeyShare 2"},
+	} {
+		if _, err := parseGenerations([]string{tt.value}, tenants, tt.demo); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("parseGenerations(%q) = %v, want an error with %q", tt.value, err, tt.wantErr)
+		}
+	}
+}

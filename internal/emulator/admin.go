@@ -34,6 +34,7 @@ import (
 //	PUT    /_emulator/tenants/{tenant}/fido2      store a Graph fido2 document as given (PutFido2)
 //	PATCH  /_emulator/tenants/{tenant}/fido2      edit the policy as the portal would (Graph PATCH body; If-Match: version)
 //	GET    /_emulator/tenants/{tenant}/requests   the tenant's Graph requests with times and versions
+//	POST   /_emulator/tenants/{tenant}/users/generate  add synthetic users and groups (body: UserGeneration)
 
 func (e *Emulator) adminRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
@@ -97,6 +98,14 @@ func (e *Emulator) adminRoutes() *http.ServeMux {
 	mux.HandleFunc("DELETE /_emulator/tenants/{tenant}/behavior", func(w http.ResponseWriter, r *http.Request) {
 		adminReply(w, e.SetBehavior(r.PathValue("tenant"), Behavior{}), http.StatusNoContent, nil)
 	})
+	mux.HandleFunc("POST /_emulator/tenants/{tenant}/users/generate", func(w http.ResponseWriter, r *http.Request) {
+		var g UserGeneration
+		if err := readJSON(r, &g); err != nil {
+			adminReply(w, err, 0, nil)
+			return
+		}
+		adminReply(w, e.GenerateUsers(r.PathValue("tenant"), g), http.StatusNoContent, nil)
+	})
 
 	return mux
 }
@@ -116,6 +125,9 @@ type tenantJSON struct {
 	TenantID string    `json:"tenantId"`
 	Apps     []appJSON `json:"apps,omitempty"`
 	Groups   []Group   `json:"groups,omitempty"`
+	Users    []User    `json:"users,omitempty"`
+	// Premium: Tenant.Premium.
+	Premium *bool `json:"premium,omitempty"`
 	// Fido2 is the tenant's passkey policy (Tenant.Fido2).
 	Fido2 json.RawMessage `json:"fido2,omitempty"`
 	// Behavior sets the tenant's answers to the open questions.
@@ -176,7 +188,7 @@ func (e *Emulator) adminSeed(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	t := Tenant{ID: in.TenantID, Groups: in.Groups, Fido2: in.Fido2}
+	t := Tenant{ID: in.TenantID, Groups: in.Groups, Users: in.Users, Premium: in.Premium, Fido2: in.Fido2}
 	for _, a := range in.Apps {
 		app, err := a.app()
 		if err != nil {
@@ -206,6 +218,10 @@ type tenantSummary struct {
 	Behavior *Behavior    `json:"behavior,omitempty"`
 	Apps     []appSummary `json:"apps,omitempty"`
 	Groups   []Group      `json:"groups,omitempty"`
+	// Premium and Users are shown in detail only; users are counted, not
+	// listed: a tenant may hold 100,000.
+	Premium *bool `json:"premium,omitempty"`
+	Users   *int  `json:"users,omitempty"`
 	// Fido2 is the stored passkey policy, raw (as Fido2JSON returns it).
 	Fido2 json.RawMessage `json:"fido2,omitempty"`
 }
@@ -227,6 +243,8 @@ func (e *Emulator) summarize(tn *tenant, detail bool) tenantSummary {
 	b := e.effectiveBehavior(tn)
 	s.Behavior = &b
 	s.Fido2 = tn.doc.bytes()
+	premium, users := tn.premium, len(tn.directory.users)
+	s.Premium, s.Users = &premium, &users
 	for _, a := range tn.apps {
 		s.Apps = append(s.Apps, appSummary{ClientID: a.ClientID, Roles: a.Roles, HasSecret: a.ClientSecret != "",
 			Certificates: len(a.Certificates), FederatedCredentials: len(a.Federated), ManagedIdentity: a.ManagedIdentity})

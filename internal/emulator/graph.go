@@ -20,6 +20,9 @@ const (
 	pathAuthMethodsPolicy = "policies/authenticationmethodspolicy"
 	pathFido2             = "policies/authenticationmethodspolicy/authenticationmethodconfigurations/fido2"
 	pathGroups            = "groups"
+	// pathRegistrationDetails is the authentication methods registration
+	// report (reports.go).
+	pathRegistrationDetails = "reports/authenticationmethods/userregistrationdetails"
 )
 
 // caller is the authenticated app of a Graph request.
@@ -46,7 +49,8 @@ func (e *Emulator) serveGraph(w http.ResponseWriter, r *http.Request) {
 	}
 
 	path := strings.ToLower(strings.Trim(strings.TrimPrefix(r.URL.Path, "/v1.0"), "/"))
-	groupID, isGroup := strings.CutPrefix(path, pathGroups+"/")
+	// Ids as sent: lower-casing is only for matching the route.
+	sent := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/v1.0"), "/"), "/")
 	switch {
 	case path == pathFido2:
 		e.serveFido2(w, r, who)
@@ -54,9 +58,16 @@ func (e *Emulator) serveGraph(w http.ResponseWriter, r *http.Request) {
 		e.serveAuthMethodsPolicy(w, r, who)
 	case path == pathGroups:
 		e.serveGroupList(w, r, who)
-	case isGroup && !strings.Contains(groupID, "/"):
-		// Use the id as sent: lower-casing is only for matching the route.
-		e.serveGroup(w, r, who, r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:])
+	case path == pathRegistrationDetails:
+		e.serveRegistrationDetails(w, r, who)
+	case routeMatches(path, "groups/*"):
+		e.serveGroup(w, r, who, sent[1])
+	case routeMatches(path, "groups/*/transitivemembers/microsoft.graph.user"):
+		e.serveGroupUsers(w, r, who, sent[1])
+	case routeMatches(path, "users/*"):
+		e.serveUser(w, r, who, sent[1])
+	case routeMatches(path, "users/*/transitivememberof/microsoft.graph.group"):
+		e.serveUserGroups(w, r, who, sent[1])
 	default:
 		segment := path
 		if i := strings.LastIndex(path, "/"); i >= 0 {
@@ -65,6 +76,21 @@ func (e *Emulator) serveGraph(w http.ResponseWriter, r *http.Request) {
 		writeGraphError(w, e.now(), &graphError{Status: http.StatusBadRequest, Code: "BadRequest",
 			Message: "Resource not found for the segment '" + segment + "'."})
 	}
+}
+
+// routeMatches reports whether a lower-cased Graph path has the segments of
+// pattern, where "*" stands for any one non-empty segment (an id).
+func routeMatches(path, pattern string) bool {
+	got, want := strings.Split(path, "/"), strings.Split(pattern, "/")
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range want {
+		if got[i] != want[i] && (want[i] != "*" || got[i] == "") {
+			return false
+		}
+	}
+	return true
 }
 
 // authenticate validates the bearer token like Graph: signed by this
@@ -253,6 +279,7 @@ func (e *Emulator) serveAuthMethodsPolicy(w http.ResponseWriter, r *http.Request
 // knows of).
 type groupResource struct {
 	Context         string   `json:"@odata.context,omitempty"`
+	Type            string   `json:"@odata.type,omitempty"`
 	ID              string   `json:"id"`
 	DisplayName     string   `json:"displayName"`
 	Description     *string  `json:"description"`
@@ -265,35 +292,71 @@ func newGroupResource(g Group, context string) groupResource {
 	return groupResource{Context: context, ID: g.ID, DisplayName: g.DisplayName, GroupTypes: []string{}, SecurityEnabled: true}
 }
 
-// groupsAccessDenied is the directory's answer to a caller without a group
-// read permission.
-func groupsAccessDenied() *graphError {
+// directoryAccessDenied is the directory's answer to a caller without a
+// permission to read groups or users.
+func directoryAccessDenied() *graphError {
 	return &graphError{Status: http.StatusForbidden, Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation."}
+}
+
+// resourceNotFound is the directory's answer for an id (or
+// userPrincipalName) no object has.
+func resourceNotFound(id string) *graphError {
+	return &graphError{Status: http.StatusNotFound, Code: "Request_ResourceNotFound",
+		Message: "Resource '" + id + "' does not exist or one of its queried reference-property objects are not present."}
 }
 
 var groupReadRoles = []string{RoleGroupMemberRead, RoleGroupRead, RoleGroupReadWrite, RoleDirectoryRead, RoleDirectoryWrite}
 
-func (e *Emulator) serveGroup(w http.ResponseWriter, r *http.Request, who caller, id string) {
-	if r.Method != http.MethodGet {
+// readAllowed answers a request that is not a GET, or whose caller has none
+// of roles (with denied), and reports whether the request may go on.
+func (e *Emulator) readAllowed(w http.ResponseWriter, r *http.Request, who caller, denied *graphError, roles ...string) bool {
+	switch {
+	case r.Method != http.MethodGet:
 		writeGraphError(w, e.now(), methodNotAllowed(r))
-		return
+	case !who.hasAnyRole(roles...):
+		writeGraphError(w, e.now(), denied)
+	default:
+		return true
 	}
-	if !who.hasAnyRole(groupReadRoles...) {
-		writeGraphError(w, e.now(), groupsAccessDenied())
+	return false
+}
+
+// readTenant runs fn on a tenant under the lock and returns fn's refusal.
+func (e *Emulator) readTenant(tenantID string, fn func(*tenant) *graphError) *graphError {
+	var gerr *graphError
+	if err := e.withTenant(tenantID, func(tn *tenant) error {
+		gerr = fn(tn)
+		return nil
+	}); err != nil {
+		return tenantGone(err)
+	}
+	return gerr
+}
+
+func (e *Emulator) serveGroup(w http.ResponseWriter, r *http.Request, who caller, id string) {
+	if !e.readAllowed(w, r, who, directoryAccessDenied(), groupReadRoles...) {
 		return
 	}
 	var g Group
-	var found bool
-	_ = e.withTenant(who.tenantID, func(tn *tenant) error {
-		g, found = tn.groups[normalizeID(id)]
+	gerr := e.readTenant(who.tenantID, func(tn *tenant) *graphError {
+		var found bool
+		if g, found = tn.groups[normalizeID(id)]; !found {
+			return resourceNotFound(id)
+		}
 		return nil
 	})
-	if !found {
-		writeGraphError(w, e.now(), &graphError{Status: http.StatusNotFound, Code: "Request_ResourceNotFound",
-			Message: "Resource '" + id + "' does not exist or one of its queried reference-property objects are not present."})
+	if gerr != nil {
+		writeGraphError(w, e.now(), gerr)
 		return
 	}
 	writeJSON(w, http.StatusOK, newGroupResource(g, origin(r)+"/v1.0/$metadata#groups/$entity"))
+}
+
+// unsupportedFilter refuses a $filter the emulator does not evaluate;
+// supported says which ones it does.
+func unsupportedFilter(supported string) *graphError {
+	return &graphError{Status: http.StatusBadRequest, Code: "Request_UnsupportedQuery",
+		Message: "Unsupported or invalid query filter clause specified; the emulator supports only " + supported + "."}
 }
 
 // displayNameFilter matches the one $filter the emulator supports:
@@ -301,20 +364,14 @@ func (e *Emulator) serveGroup(w http.ResponseWriter, r *http.Request, who caller
 var displayNameFilter = regexp.MustCompile(`^\s*displayName\s+eq\s+'((?:[^']|'')*)'\s*$`)
 
 func (e *Emulator) serveGroupList(w http.ResponseWriter, r *http.Request, who caller) {
-	if r.Method != http.MethodGet {
-		writeGraphError(w, e.now(), methodNotAllowed(r))
-		return
-	}
-	if !who.hasAnyRole(groupReadRoles...) {
-		writeGraphError(w, e.now(), groupsAccessDenied())
+	if !e.readAllowed(w, r, who, directoryAccessDenied(), groupReadRoles...) {
 		return
 	}
 	match := func(Group) bool { return true }
 	if filter := r.URL.Query().Get("$filter"); filter != "" {
 		m := displayNameFilter.FindStringSubmatch(filter)
 		if m == nil {
-			writeGraphError(w, e.now(), &graphError{Status: http.StatusBadRequest, Code: "Request_UnsupportedQuery",
-				Message: "Unsupported or invalid query filter clause specified; the emulator supports only displayName eq '<value>'."})
+			writeGraphError(w, e.now(), unsupportedFilter("displayName eq '<value>'"))
 			return
 		}
 		want := strings.ReplaceAll(m[1], "''", "'")

@@ -22,6 +22,12 @@ const (
 	RoleGroupReadWrite  = "Group.ReadWrite.All"
 	RoleDirectoryRead   = "Directory.Read.All"
 	RoleDirectoryWrite  = "Directory.ReadWrite.All"
+	// Users, membership and the registration report (directory.go,
+	// reports.go).
+	RoleUserRead             = "User.Read.All"
+	RoleUserReadWrite        = "User.ReadWrite.All"
+	RoleGroupMemberReadWrite = "GroupMember.ReadWrite.All"
+	RoleAuditLogRead         = "AuditLog.Read.All"
 )
 
 // ReadWriteRoles are the roles an app gets from the command line's --tenant:
@@ -32,12 +38,18 @@ var ReadWriteRoles = []string{RolePolicyReadWrite, RoleGroupRead}
 // (workload identity) assertion.
 const DefaultFederatedAudience = "api://AzureADTokenExchange"
 
-// Tenant seeds a tenant: its id, its registered apps and its groups.
-// Seeding an existing tenant adds or replaces apps and groups by id.
+// Tenant seeds a tenant: its id, its registered apps, its groups and its
+// users. Seeding an existing tenant adds or replaces apps, groups and users
+// by id: a group given again gets the members it is given now.
 type Tenant struct {
 	ID     string
 	Apps   []App
 	Groups []Group
+	Users  []User
+	// Premium says whether the tenant has Entra ID P1 or P2, which the
+	// registration report needs. nil: a new tenant has it, an existing one
+	// keeps what it had.
+	Premium *bool
 	// Fido2, when set, is the tenant's passkey policy, a Graph fido2
 	// document stored as PutFido2 stores it (for instance a tenant never
 	// migrated to passkey profiles). A new tenant starts with it at version
@@ -81,6 +93,22 @@ type FederatedCredential struct {
 type Group struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"displayName"`
+	// Members are the object ids of the group's direct members, users or
+	// other groups (groups nest). An id no user or group has is kept and
+	// skipped, as a member deleted since.
+	Members []string `json:"members,omitempty"`
+}
+
+// User is a directory user the emulator serves at /v1.0/users, in group
+// memberships and in the authentication methods registration report.
+type User struct {
+	ID                string `json:"id"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName"`
+	// MethodsRegistered are the registration report's method names
+	// (passKeyDeviceBound, passKeySynced, windowsHelloForBusiness,
+	// microsoftAuthenticatorPush, ...), kept as given: Graph adds names.
+	MethodsRegistered []string `json:"methodsRegistered,omitempty"`
 }
 
 // tenant is the state of one tenant; Emulator.mu guards it.
@@ -88,6 +116,8 @@ type tenant struct {
 	id           string
 	apps         map[string]App   // by lower-case client id
 	groups       map[string]Group // by lower-case object id
+	directory    directory        // users and the membership index (directory.go)
+	premium      bool             // Entra ID P1/P2: the registration report answers
 	doc          jsonObject       // the fido2 document as stored (document.go)
 	model        tenantModel      // what stored documents showed beyond the metadata
 	behavior     Behavior         // answers to open questions; empty fields: the emulator's
@@ -125,6 +155,9 @@ func (e *Emulator) Seed(t Tenant) error {
 			return fmt.Errorf("seed tenant %s: group with empty id", id)
 		}
 	}
+	if err := checkUserSeeds(t.Users); err != nil {
+		return fmt.Errorf("seed tenant %s: %w", id, err)
+	}
 	var doc jsonObject
 	if len(t.Fido2) > 0 {
 		var err error
@@ -135,6 +168,12 @@ func (e *Emulator) Seed(t Tenant) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	tn, ok := e.tenants[id]
+	if ok {
+		// Checked before anything changes, like the rest of the seed.
+		if err := tn.directory.checkUPNs(t.Users); err != nil {
+			return fmt.Errorf("seed tenant %s: %w", id, err)
+		}
+	}
 	if !ok {
 		tn = &tenant{
 			id:           id,
@@ -143,6 +182,7 @@ func (e *Emulator) Seed(t Tenant) error {
 			doc:          defaultDocument(),
 			lastModified: e.now(),
 			fault:        e.opts.DefaultFault,
+			premium:      true,
 		}
 		e.tenants[id] = tn
 		if len(t.Fido2) > 0 {
@@ -159,10 +199,23 @@ func (e *Emulator) Seed(t Tenant) error {
 		app.Federated = slices.Clone(app.Federated)
 		tn.apps[normalizeID(app.ClientID)] = app
 	}
+	tn.seedDirectory(t, e.now())
+	return nil
+}
+
+// seedDirectory adds a seed's groups and users, replacing those with the
+// same ids, and sets the licence if the seed says.
+func (tn *tenant) seedDirectory(t Tenant, now time.Time) {
 	for _, g := range t.Groups {
+		g.Members = slices.Clone(g.Members)
 		tn.groups[normalizeID(g.ID)] = g
 	}
-	return nil
+	if len(t.Users) > 0 || len(t.Groups) > 0 {
+		tn.directory.putUsers(t.Users, now)
+	}
+	if t.Premium != nil {
+		tn.premium = *t.Premium
+	}
 }
 
 // TenantIDs lists the seeded tenants.
