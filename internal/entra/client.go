@@ -15,6 +15,9 @@ const (
 	permissionPolicyRead      = "Policy.Read.AuthenticationMethod"
 	permissionPolicyReadWrite = "Policy.ReadWrite.AuthenticationMethod"
 	permissionGroupRead       = "Group.Read.All"
+	permissionUserRead        = "User.Read.All"
+	permissionMembershipRead  = "GroupMember.Read.All"
+	permissionReportRead      = "AuditLog.Read.All"
 )
 
 // ClientOptions are the settings shared by every tenant's client.
@@ -29,9 +32,10 @@ type ClientOptions struct {
 	Observer Observer
 }
 
-// Client reads and writes one tenant's passkey policy and looks up its
-// groups. It is safe for concurrent use. Its credential caches the access
-// token, so keep the Client (see Clients) rather than making one per call.
+// Client reads and writes one tenant's passkey policy, looks up its groups
+// and users, and reads its registration report. It is safe for concurrent
+// use. Its credential caches the access token, so keep the Client (see
+// Clients) rather than making one per call.
 type Client struct {
 	name    string // TenantConfig.label(), for messages and the Observer
 	adapter abstractions.RequestAdapter

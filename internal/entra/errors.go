@@ -33,7 +33,8 @@ const (
 	// tenant) or a credential that cannot work here (no managed identity).
 	ClassAuth
 	// ClassForbidden is a 403: the application lacks a Graph permission;
-	// the error says which one to grant.
+	// the error says which one to grant. Or the tenant lacks the licence
+	// the request needs: IsPremiumRequired tells.
 	ClassForbidden
 	// ClassInvalid is a 400 or another 4xx: Graph refused the request,
 	// usually the policy document.
@@ -123,6 +124,18 @@ func classifyStatus(code int) Class {
 	return ClassUnknown
 }
 
+// codeNotPremium is Graph's answer to a request for a report that needs
+// Microsoft Entra ID P1 or P2 in a tenant without it.
+const codeNotPremium = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+
+// IsPremiumRequired reports whether err is Graph refusing a request
+// because the tenant lacks Microsoft Entra ID P1 or P2 (a 403 of
+// ClassForbidden that no permission cures).
+func IsPremiumRequired(err error) bool {
+	ge, ok := AsGraphError(err)
+	return ok && ge.StatusCode == http.StatusForbidden && ge.Code == codeNotPremium
+}
+
 // RetryAfter is the Retry-After that came with err's response (Graph's, or
 // Entra's token endpoint's), 0 when there was none. The SDK has already
 // waited it out up to three times when a Client method returns.
@@ -157,7 +170,9 @@ func describe(err error, permission string) error {
 	var authErr *azidentity.AuthenticationFailedError
 	if ge, ok := AsGraphError(err); ok {
 		msg = describeGraphError(ge)
-		if ge.StatusCode == http.StatusForbidden {
+		if IsPremiumRequired(err) {
+			msg += "; the tenant needs a Microsoft Entra ID P1 or P2 licence"
+		} else if ge.StatusCode == http.StatusForbidden {
 			msg += "; grant the application the Microsoft Graph application permission " + permission + " (with admin consent)"
 		}
 	} else if errors.As(err, &authErr) && authErr.RawResponse != nil {

@@ -26,22 +26,9 @@ const (
 // ClassNotFound. It needs Group.Read.All (or another group read
 // permission).
 func (c *Client) GroupByID(ctx context.Context, id string) (Group, error) {
-	doing := fmt.Sprintf("looking up group %s", id)
-	if id == "" {
-		// The template would expand to /groups, the list of all groups.
-		return Group{}, c.fail(doing, permissionGroupRead, errors.New("empty group id"))
-	}
-	req := abstractions.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abstractions.GET, groupURLTemplate,
-		map[string]string{"group%2Did": id})
-	req.QueryParametersAny["%24select"] = groupSelect
-	req.Headers.TryAdd("Accept", "application/json")
-	res, err := c.adapter.Send(withOperation(ctx, OpGroupByID), req, createGroupResource, errorMapping)
-	g, ok := res.(*groupResource)
-	if err == nil && (!ok || g == nil) {
-		err = errors.New("empty response")
-	}
+	g, err := getObject[groupResource](withOperation(ctx, OpGroupByID), c.adapter, groupURLTemplate, "group%2Did", id, groupSelect)
 	if err != nil {
-		return Group{}, c.fail(doing, permissionGroupRead, err)
+		return Group{}, c.fail(fmt.Sprintf("looking up group %s", id), permissionGroupRead, err)
 	}
 	return g.Group, nil
 }
@@ -72,14 +59,9 @@ func (c *Client) GroupsByDisplayName(ctx context.Context, name string) ([]Group,
 	return groups, nil
 }
 
-// groupResource and groupCollection are the kiota Parsables for a group
-// and a page of groups; the SDK's models package would do, but compiling
-// it takes minutes (ADR 0003).
+// groupResource is the kiota Parsable for a group; the SDK's models package
+// would do, but compiling it takes minutes (ADR 0003).
 type groupResource struct{ Group }
-
-func createGroupResource(serialization.ParseNode) (serialization.Parsable, error) {
-	return &groupResource{}, nil
-}
 
 func (g *groupResource) Serialize(w serialization.SerializationWriter) error {
 	return firstErr(
@@ -95,18 +77,9 @@ func (g *groupResource) GetFieldDeserializers() map[string]func(serialization.Pa
 	}
 }
 
-type groupCollection struct{ value []*groupResource }
+// groupCollection is a page of groups.
+type groupCollection = collection[groupResource, *groupResource]
 
-func createGroupCollection(serialization.ParseNode) (serialization.Parsable, error) {
-	return &groupCollection{}, nil
-}
-
-func (c *groupCollection) Serialize(w serialization.SerializationWriter) error {
-	return w.WriteCollectionOfObjectValues("value", parsables(c.value))
-}
-
-func (c *groupCollection) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
-	return map[string]func(serialization.ParseNode) error{
-		"value": objectListField(&c.value, "value", createGroupResource),
-	}
+func createGroupCollection(n serialization.ParseNode) (serialization.Parsable, error) {
+	return createCollection[groupResource](n)
 }

@@ -13,6 +13,10 @@ const (
 	OpPatchFido2          = "PatchFido2"
 	OpGroupByID           = "GroupByID"
 	OpGroupsByDisplayName = "GroupsByDisplayName"
+	OpUser                = "User"
+	OpUserGroups          = "UserGroups"
+	OpGroupUserIDs        = "GroupUserIDs"
+	OpRegistrationDetails = "RegistrationDetails"
 )
 
 // Attempt is one HTTP exchange with Graph. A Client method makes one or
