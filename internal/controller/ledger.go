@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -21,8 +22,7 @@ func ownershipOf(o passkeysv1alpha1.Object) (ownership, bool) {
 	case *passkeysv1alpha1.PasskeyProfile:
 		return ownership{profileID: o.Status.ProfileID, pendingName: o.Status.PendingName}, true
 	case *passkeysv1alpha1.GroupAssignment:
-		s := o.Status.DeepCopy()
-		return ownership{appliedTarget: s.AppliedTarget, pendingTargets: s.PendingTargets}, true
+		return ownership{appliedTarget: o.Status.AppliedTarget.DeepCopy(), pendingTargets: slices.Clone(o.Status.PendingTargets)}, true
 	}
 	return ownership{}, false
 }

@@ -95,7 +95,7 @@ func (p *pass) settleOwnership() {
 	}
 	for _, obj := range p.res.assignments {
 		o := p.outcome(obj)
-		declared := policy.AppliedTarget{GroupID: o.groupID, Exclude: obj.Spec.Mode == passkeysv1alpha1.AssignmentExclude}
+		declared := specs.AppliedTarget(passkeysv1alpha1.AppliedTarget{GroupID: o.groupID, Mode: obj.Spec.Mode})
 		confirmed := o.groupID != "" && o.problem == nil && obj.DeletionTimestamp.IsZero()
 		specs.SetHeldTargets(&obj.Status, policy.SettleTargets(specs.HeldTargets(obj.Status), declared, confirmed, p.final))
 	}
