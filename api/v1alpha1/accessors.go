@@ -25,6 +25,15 @@ const DefaultResyncInterval = 10 * time.Minute
 // the operator does on its own polls a tenant more often.
 const MinResyncInterval = 30 * time.Second
 
+// DefaultRegistrationReportInterval is how often the registration report is
+// read when spec.reporting.registration sets no interval; the CRD's default
+// says the same. MinRegistrationReportInterval is the shortest the CRD
+// admits: the report walks every user of the tenant.
+const (
+	DefaultRegistrationReportInterval = 6 * time.Hour
+	MinRegistrationReportInterval     = time.Hour
+)
+
 // Object is what every kind of this API offers the operator, so that code
 // handling all three needs no type switch.
 // +kubebuilder:object:generate=false
@@ -89,6 +98,19 @@ func (in *EntraTenant) GetResyncInterval() time.Duration {
 		return DefaultResyncInterval
 	}
 	return in.Spec.ResyncInterval.Duration
+}
+
+// RegistrationReportInterval is how often the registration report is read,
+// and false when spec.reporting.registration is not enabled.
+func (in *EntraTenant) RegistrationReportInterval() (time.Duration, bool) {
+	r := in.Spec.Reporting
+	if r == nil || r.Registration == nil || !r.Registration.Enabled {
+		return 0, false
+	}
+	if r.Registration.Interval == nil {
+		return DefaultRegistrationReportInterval, true
+	}
+	return r.Registration.Interval.Duration, true
 }
 
 // ResourceKind is "PasskeyProfile".

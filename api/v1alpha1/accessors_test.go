@@ -54,6 +54,31 @@ func TestResyncInterval(t *testing.T) {
 	}
 }
 
+func TestRegistrationReportInterval(t *testing.T) {
+	hours := func(h time.Duration) *metav1.Duration { return &metav1.Duration{Duration: h * time.Hour} }
+	cases := []struct {
+		name      string
+		reporting *passkeysv1alpha1.Reporting
+		want      time.Duration
+		wantOn    bool
+	}{
+		{"no reporting", nil, 0, false},
+		{"no registration report", &passkeysv1alpha1.Reporting{}, 0, false},
+		{"present but not enabled", &passkeysv1alpha1.Reporting{Registration: &passkeysv1alpha1.RegistrationReporting{Interval: hours(2)}}, 0, false},
+		{"enabled, default interval", &passkeysv1alpha1.Reporting{Registration: &passkeysv1alpha1.RegistrationReporting{Enabled: true}},
+			passkeysv1alpha1.DefaultRegistrationReportInterval, true},
+		{"enabled every 2h", &passkeysv1alpha1.Reporting{Registration: &passkeysv1alpha1.RegistrationReporting{Enabled: true, Interval: hours(2)}},
+			2 * time.Hour, true},
+	}
+	for _, c := range cases {
+		tenant := &passkeysv1alpha1.EntraTenant{Spec: passkeysv1alpha1.EntraTenantSpec{Reporting: c.reporting}}
+		got, on := tenant.RegistrationReportInterval()
+		if got != c.want || on != c.wantOn {
+			t.Errorf("%s: %s, %v; want %s, %v", c.name, got, on, c.want, c.wantOn)
+		}
+	}
+}
+
 // The accessors reach each kind's own status, so writes through them land.
 func TestAccessorsWriteTheObjectsStatus(t *testing.T) {
 	objects := []passkeysv1alpha1.Object{&passkeysv1alpha1.EntraTenant{}, &passkeysv1alpha1.PasskeyProfile{}, &passkeysv1alpha1.GroupAssignment{}}

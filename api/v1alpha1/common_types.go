@@ -30,6 +30,10 @@ const (
 	// ConditionDrifted is True while Entra differs from the spec; status.drift
 	// lists the differing fields.
 	ConditionDrifted = "Drifted"
+	// ConditionReporting is on an EntraTenant whose spec.reporting asks for
+	// a report: True when the last read succeeded, False with the missing
+	// permission or licence when it failed. It never affects Ready.
+	ConditionReporting = "Reporting"
 )
 
 // DriftPolicy says what the operator does when Entra differs from the spec.

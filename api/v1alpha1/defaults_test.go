@@ -55,11 +55,30 @@ spec:
 	if spec.ResyncInterval == nil || spec.ResyncInterval.Duration != passkeysv1alpha1.DefaultResyncInterval {
 		t.Errorf("spec.resyncInterval = %v, want %s", spec.ResyncInterval, passkeysv1alpha1.DefaultResyncInterval)
 	}
+	if _, on := tenant.RegistrationReportInterval(); on || spec.Reporting != nil {
+		t.Errorf("spec.reporting = %v, want unset: reports are off by default", spec.Reporting)
+	}
 	if spec.Method != nil || spec.AllowedNamespaces != nil || spec.Suspend {
 		t.Errorf("spec.method, allowedNamespaces, suspend = %v, %v, %v; want unset", spec.Method, spec.AllowedNamespaces, spec.Suspend)
 	}
 	if tenant.Status.ObservedGeneration != -1 {
 		t.Errorf("status.observedGeneration = %d, want -1", tenant.Status.ObservedGeneration)
+	}
+}
+
+// The CRD's default interval and the operator's are one value.
+func TestRegistrationReportDefaults(t *testing.T) {
+	var tenant passkeysv1alpha1.EntraTenant
+	createAndRead(t, `apiVersion: passkeys.entraops.dev/v1alpha1
+kind: EntraTenant
+metadata: {name: reporting-defaults}
+spec:
+  tenantID: `+tenantID+`
+  reporting: {registration: {enabled: true}}
+`, &tenant)
+	got := tenant.Spec.Reporting.Registration.Interval
+	if got == nil || got.Duration != passkeysv1alpha1.DefaultRegistrationReportInterval {
+		t.Errorf("spec.reporting.registration.interval = %v, want %s", got, passkeysv1alpha1.DefaultRegistrationReportInterval)
 	}
 }
 

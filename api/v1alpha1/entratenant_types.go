@@ -183,9 +183,62 @@ type EntraTenantSpec struct {
 	// +optional
 	Method *MethodSettings `json:"method,omitempty"`
 
+	// Reporting turns on reports the operator reads from Entra besides the
+	// policy; omitted means none.
+	// +optional
+	Reporting *Reporting `json:"reporting,omitempty"`
+
 	// Suspend stops all reads and writes to this tenant until set back to false.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+}
+
+// Reporting lists the reports the operator reads from Entra.
+type Reporting struct {
+	// Registration counts who has registered which kind of passkey, in the
+	// tenant and in each GroupAssignment's group, from Entra's user
+	// registration details report.
+	// +optional
+	Registration *RegistrationReporting `json:"registration,omitempty"`
+}
+
+// RegistrationReporting turns on the passkey registration report. It needs
+// the AuditLog.Read.All permission and an Entra ID P1 or P2 licence, and
+// GroupMember.Read.All for the counts per GroupAssignment. A report that
+// cannot be read is shown in the Reporting condition; it never stops the
+// policy from being applied.
+type RegistrationReporting struct {
+	// Enabled turns the report on; it is off by default.
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// Interval is how often the report is read: at least 1h, at most 168h;
+	// the default is 6h.
+	// +kubebuilder:default="6h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1h') && duration(self) <= duration('168h')",message="reporting.registration.interval must be a duration between 1h and 168h, such as 6h"
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
+}
+
+// RegistrationCounts are how many users have registered which kind of
+// passkey, as Entra's user registration details report said at readTime.
+type RegistrationCounts struct {
+	// ReadTime is when the report was read.
+	ReadTime metav1.Time `json:"readTime"`
+	// Users is how many users the report lists (for a group: its members,
+	// nested groups included).
+	Users int32 `json:"users"`
+	// DeviceBound is how many of them registered a device-bound passkey
+	// (a security key, or Microsoft Authenticator).
+	DeviceBound int32 `json:"deviceBound"`
+	// Synced is how many of them registered a synced passkey.
+	Synced int32 `json:"synced"`
+	// AnyPasskey is how many of them registered a passkey of either kind.
+	AnyPasskey int32 `json:"anyPasskey"`
+	// None is how many of them registered no passkey.
+	None int32 `json:"none"`
 }
 
 // UnmanagedProfile is a passkey profile in Entra that no PasskeyProfile declares.
@@ -223,6 +276,12 @@ type EntraTenantStatus struct {
 	// of the last sync.
 	// +optional
 	Unmanaged *UnmanagedSummary `json:"unmanaged,omitempty"`
+
+	// Registration counts the tenant's users by the passkeys they have
+	// registered, when spec.reporting.registration is enabled. The
+	// Reporting condition says whether the last read succeeded.
+	// +optional
+	Registration *RegistrationCounts `json:"registration,omitempty"`
 }
 
 // EntraTenant is a Microsoft Entra tenant whose passkey policy this cluster

@@ -118,6 +118,12 @@ type GroupAssignmentStatus struct {
 	// +optional
 	// +listType=atomic
 	PendingTargets []AppliedTarget `json:"pendingTargets,omitempty"`
+
+	// Registration counts the members of the target group (nested groups
+	// included; every user for allUsers) by the passkeys they have
+	// registered, when the tenant's spec.reporting.registration is enabled.
+	// +optional
+	Registration *RegistrationCounts `json:"registration,omitempty"`
 }
 
 // AppliedTarget is a target as Entra holds it.
@@ -138,6 +144,8 @@ type AppliedTarget struct {
 // +kubebuilder:printcolumn:name="Group",type=string,JSONPath=`.status.resolvedGroupID`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`,priority=1
+// +kubebuilder:printcolumn:name="Users",type=integer,JSONPath=`.status.registration.users`,priority=1
+// +kubebuilder:printcolumn:name="Passkeys",type=integer,JSONPath=`.status.registration.anyPasskey`,priority=1
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 type GroupAssignment struct {

@@ -42,9 +42,10 @@ const (
 	KeyEnforcementBlock KeyEnforcement = "Block"
 )
 
-// KeyRestrictions allow or block authenticator models by AAGUID.
-// +kubebuilder:validation:XValidation:rule="self.enforcement == 'None' || (has(self.aaguids) && size(self.aaguids) > 0)",message="keyRestrictions with enforcement Allow or Block need at least one AAGUID in aaguids"
+// KeyRestrictions allow or block authenticator models by AAGUID, or by name.
+// +kubebuilder:validation:XValidation:rule="self.enforcement == 'None' || (has(self.aaguids) && size(self.aaguids) > 0) || (has(self.authenticators) && size(self.authenticators) > 0)",message="keyRestrictions with enforcement Allow or Block need at least one AAGUID in aaguids or one name in authenticators"
 // +kubebuilder:validation:XValidation:rule="self.enforcement != 'None' || !has(self.aaguids) || size(self.aaguids) == 0",message="keyRestrictions with enforcement None must not list aaguids; set enforcement to Allow or Block, or remove aaguids"
+// +kubebuilder:validation:XValidation:rule="self.enforcement != 'None' || !has(self.authenticators) || size(self.authenticators) == 0",message="keyRestrictions with enforcement None must not list authenticators; set enforcement to Allow or Block, or remove authenticators"
 type KeyRestrictions struct {
 	// Enforcement is None (every model is allowed, the default), Allow (only
 	// the models listed in aaguids) or Block (every model but those listed).
@@ -63,6 +64,21 @@ type KeyRestrictions struct {
 	// +listType=atomic
 	// +optional
 	AAGUIDs []string `json:"aaguids,omitempty"`
+
+	// Authenticators select authenticator models by their description in
+	// the FIDO Alliance Metadata Service (MDS3), besides those in aaguids:
+	// an exact description such as "YubiKey 5 Series with NFC", or a
+	// pattern where * stands for any run of characters, such as
+	// "YubiKey 5*". Case is ignored. Each must match at least one model;
+	// the AAGUIDs they select are listed in status.authenticators, and
+	// follow the catalog as it is refreshed. Without the catalog the
+	// operator cannot resolve them and leaves the profile in Entra as it is.
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=set
+	// +optional
+	Authenticators []string `json:"authenticators,omitempty"`
 }
 
 // PasskeyProfileSpec declares one Entra passkey profile: which passkeys it
@@ -155,6 +171,28 @@ type PasskeyProfileStatus struct {
 	// +optional
 	// +listType=atomic
 	UsedBy []string `json:"usedBy,omitempty"`
+
+	// Authenticators are the models the key restrictions name: each AAGUID
+	// in spec.keyRestrictions.aaguids, and each that an entry of
+	// spec.keyRestrictions.authenticators resolved to, with its name in the
+	// FIDO Alliance Metadata Service when the catalog knows it.
+	// +optional
+	// +listType=atomic
+	Authenticators []AuthenticatorModel `json:"authenticators,omitempty"`
+}
+
+// AuthenticatorModel is one authenticator make and model.
+type AuthenticatorModel struct {
+	// AAGUID identifies the model.
+	AAGUID string `json:"aaguid"`
+	// Name is the model's description in the FIDO Alliance Metadata Service;
+	// empty when the catalog does not know it or is not loaded.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Selector is the entry of spec.keyRestrictions.authenticators that
+	// selected it; empty for an AAGUID listed in aaguids.
+	// +optional
+	Selector string `json:"selector,omitempty"`
 }
 
 // PasskeyProfile is one Entra passkey profile: which kinds of passkey it

@@ -161,6 +161,13 @@ var admissionCases = []struct {
 		"resyncInterval must be a duration between 30s and 24h"},
 	{"tenant: resync in days", tenantHeader + `spec: {tenantID: ` + tenantID + `, resyncInterval: 1d}`,
 		"resyncInterval must be a duration between 30s and 24h"},
+	{"tenant: registration report with the default interval", tenantHeader + `spec: {tenantID: ` + tenantID + `, reporting: {registration: {enabled: true}}}`, ""},
+	{"tenant: MinRegistrationReportInterval", tenantHeader + `spec: {tenantID: ` + tenantID + `, reporting: {registration: {enabled: true, interval: ` +
+		passkeysv1alpha1.MinRegistrationReportInterval.String() + `}}}`, ""},
+	{"tenant: registration report too often", tenantHeader + `spec: {tenantID: ` + tenantID + `, reporting: {registration: {enabled: true, interval: 59m}}}`,
+		"reporting.registration.interval must be a duration between 1h and 168h"},
+	{"tenant: registration report too rarely", tenantHeader + `spec: {tenantID: ` + tenantID + `, reporting: {registration: {enabled: true, interval: 169h}}}`,
+		"reporting.registration.interval must be a duration between 1h and 168h"},
 	{"tenant: unknown management mode", tenantHeader + `spec: {tenantID: ` + tenantID + `, management: Replace}`,
 		`Unsupported value: "Replace"`},
 	{"tenant: unknown drift policy", tenantHeader + `spec: {tenantID: ` + tenantID + `, driftPolicy: Ignore}`,
@@ -238,6 +245,29 @@ var admissionCases = []struct {
   passkeyTypes: [DeviceBound]
   keyRestrictions: {enforcement: Block, aaguids: []}`,
 		"need at least one AAGUID in aaguids"},
+	{"profile: allow list by name only", profileHeader + `spec:
+  tenantRef: contoso
+  passkeyTypes: [DeviceBound]
+  keyRestrictions: {enforcement: Allow, authenticators: ["YubiKey 5*"]}`, ""},
+	{"profile: block list by AAGUID and by name", profileHeader + `spec:
+  tenantRef: contoso
+  passkeyTypes: [DeviceBound]
+  keyRestrictions: {enforcement: Block, aaguids: [ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4], authenticators: ["Google Password Manager"]}`, ""},
+	{"profile: names with no enforcement", profileHeader + `spec:
+  tenantRef: contoso
+  passkeyTypes: [DeviceBound]
+  keyRestrictions: {authenticators: ["YubiKey 5*"]}`,
+		"keyRestrictions with enforcement None must not list authenticators"},
+	{"profile: empty name", profileHeader + `spec:
+  tenantRef: contoso
+  passkeyTypes: [DeviceBound]
+  keyRestrictions: {enforcement: Allow, authenticators: [""]}`,
+		"spec.keyRestrictions.authenticators[0]"},
+	{"profile: same name twice", profileHeader + `spec:
+  tenantRef: contoso
+  passkeyTypes: [DeviceBound]
+  keyRestrictions: {enforcement: Allow, authenticators: ["YubiKey 5*", "YubiKey 5*"]}`,
+		"Duplicate value"},
 	{"profile: AAGUIDs with no enforcement", profileHeader + `spec:
   tenantRef: contoso
   passkeyTypes: [DeviceBound]
