@@ -61,6 +61,7 @@ type Emulator struct {
 	kid      string
 	identity *http.ServeMux
 	admin    *http.ServeMux
+	mds      *mdsService // the MDS3 stand-in (mds.go)
 
 	mu      sync.Mutex // guards everything below
 	tenants map[string]*tenant
@@ -105,6 +106,9 @@ func New(opts Options) (*Emulator, error) {
 	}
 	e.identity = e.identityRoutes()
 	e.admin = e.adminRoutes()
+	if err := e.serveMDS(); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
