@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string) error {
 		leaderElectionNS   string
 		watchLabelSelector string
 		concurrency        int
+		catalog            catalogFlags
 	)
 	flags.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flags.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
@@ -70,6 +71,7 @@ func run(ctx context.Context, args []string) error {
 	flags.StringVar(&watchLabelSelector, "watch-label-selector", "",
 		fmt.Sprintf("Label selector of the EntraTenants this manager reconciles, for sharding, e.g. '%[1]s in (a)' for shard a or '!%[1]s' for the unsharded rest; empty means every tenant.", passkeysv1alpha1.ShardLabel))
 	flags.IntVar(&concurrency, "concurrency", 4, "How many tenants are reconciled at once.")
+	catalog.register(flags)
 	logOptions := zap.Options{}
 	logOptions.BindFlags(flags)
 	if err := flags.Parse(args); err != nil {
@@ -136,8 +138,18 @@ func run(ctx context.Context, args []string) error {
 		Disconnect: clients.Forget,
 		Metrics:    metrics,
 	}
+	if err := catalog.addTo(ctx, mgr, reconciler); err != nil {
+		return err
+	}
 	if err := reconciler.SetupWithManager(ctx, mgr, crcontroller.Options{MaxConcurrentReconciles: concurrency}); err != nil {
 		return fmt.Errorf("setting up the tenant controller: %w", err)
+	}
+	// The registration report, for tenants that ask for it, is read apart
+	// from the passes and handed to them; it shares the tenant reconciler's
+	// cache (this shard's tenants only), credentials and Graph clients.
+	reporter := &controller.RegistrationReporter{Tenants: reconciler}
+	if err := reporter.SetupWithManager(mgr, crcontroller.Options{}); err != nil {
+		return fmt.Errorf("setting up the registration report controller: %w", err)
 	}
 
 	ctrl.Log.WithName("setup").Info("starting manager", "watchLabelSelector", tenants.String(),

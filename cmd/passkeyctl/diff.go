@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
 
+	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
+	"github.com/passkey-operator/passkey-operator/internal/entra"
 	"github.com/passkey-operator/passkey-operator/internal/manifests"
+	"github.com/passkey-operator/passkey-operator/internal/specs"
 )
 
 const diffHelp = `Usage: passkeyctl diff -f FILE|DIR|- [-f ...] [flags]
@@ -34,6 +38,8 @@ func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs := newFlagSet("diff", diffHelp, stderr)
 	var conn connection
 	conn.register(fs, getenv)
+	var catalogs catalogFlags
+	catalogs.register(fs, getenv, &conn.caFile)
 	var paths pathsFlag
 	fs.Var(&paths, "f", "a manifest file, a folder of them (read recursively) or - for stdin; repeatable")
 	tenant := fs.String("tenant", "", "which EntraTenant of the manifests to plan for (default: the only one)")
@@ -44,31 +50,15 @@ func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if *output != "text" && *output != "json" {
 		return exitError, fmt.Errorf("-o %q: use text or json", *output)
 	}
-	set, _, problems, err := loadAndValidate(fs, paths, stdin, stdout, stderr)
+	catalog, err := catalogs.load(ctx, stderr)
 	if err != nil {
 		return exitError, err
 	}
-	if problems > 0 {
-		return exitError, fmt.Errorf("%d problems in the manifests; nothing planned", problems)
-	}
-	entraTenant, err := set.Tenant(*tenant)
+	set, entraTenant, client, err := manifestsTenant(fs, &conn, paths, *tenant, stdin, stdout, stderr)
 	if err != nil {
 		return exitError, err
 	}
-	// Planning one tenant's manifests against another tenant would show a
-	// plan for neither, so a --tenant-id (or AZURE_TENANT_ID) must agree.
-	declared := entraTenant.Spec.TenantID
-	switch {
-	case conn.tenantID == "":
-		conn.tenantID = declared
-	case !strings.EqualFold(conn.tenantID, declared):
-		return exitError, fmt.Errorf("the manifests' EntraTenant is for tenant %s, but --tenant-id (or AZURE_TENANT_ID) is %s", declared, conn.tenantID)
-	}
-	conn.cloudFrom(entraTenant.Spec.Cloud)
-	client, _, err := conn.client()
-	if err != nil {
-		return exitError, err
-	}
+	set.UseCatalog(catalog)
 	plan, err := set.PlanTenant(ctx, client, entraTenant)
 	if err != nil {
 		return exitError, err
@@ -80,7 +70,7 @@ func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			return exitError, err
 		}
 	} else {
-		printPlan(stdout, plan)
+		printPlan(stdout, plan, catalog)
 	}
 	switch {
 	case plan.Problems():
@@ -91,10 +81,46 @@ func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	return exitOK, nil
 }
 
+// manifestsTenant loads and validates the -f manifests, as validate does,
+// and signs in to the tenant of their EntraTenant named name (the only one
+// when name is ""), for diff and explain to plan. Manifests with problems
+// are refused. The EntraTenant's cloud is used unless conn names one.
+func manifestsTenant(fs *flag.FlagSet, conn *connection, paths []string, name string, stdin io.Reader, stdout, stderr io.Writer) (
+	*manifests.Set, *passkeysv1alpha1.EntraTenant, *entra.Client, error) {
+	set, _, problems, err := loadAndValidate(fs, paths, stdin, stdout, stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if problems > 0 {
+		return nil, nil, nil, fmt.Errorf("%d problems in the manifests; nothing planned", problems)
+	}
+	entraTenant, err := set.Tenant(name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Planning one tenant's manifests against another tenant would show a
+	// plan for neither, so a --tenant-id (or AZURE_TENANT_ID) must agree.
+	declared := entraTenant.Spec.TenantID
+	switch {
+	case conn.tenantID == "":
+		conn.tenantID = declared
+	case !strings.EqualFold(conn.tenantID, declared):
+		return nil, nil, nil, fmt.Errorf("the manifests' EntraTenant is for tenant %s, but --tenant-id (or AZURE_TENANT_ID) is %s", declared, conn.tenantID)
+	}
+	conn.cloudFrom(entraTenant.Spec.Cloud)
+	client, _, err := conn.client()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return set, entraTenant, client, nil
+}
+
 var actionSigns = map[string]string{"create": "+", "update": "~", "remove": "-", "report": "=", "problem": "!"}
 
-func printPlan(w io.Writer, plan manifests.Plan) {
+// printPlan prints the plan, AAGUIDs with the names catalog knows.
+func printPlan(w io.Writer, plan manifests.Plan, catalog specs.Catalog) {
 	for _, c := range plan.Changes {
+		c.From, c.To = catalog.LabelAll(c.From), catalog.LabelAll(c.To)
 		line := fmt.Sprintf("%s %s", actionSigns[c.Action], c.Resource)
 		switch c.Action {
 		case "create":

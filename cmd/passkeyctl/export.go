@@ -38,6 +38,8 @@ func exportCommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 	fs := newFlagSet("export", exportHelp, stderr)
 	var conn connection
 	conn.register(fs, getenv)
+	var catalogs catalogFlags
+	catalogs.register(fs, getenv, &conn.caFile)
 	name := fs.String("name", "default", "metadata.name of the EntraTenant, and every resource's tenantRef")
 	namespace := fs.String("namespace", "identity", "namespace of the PasskeyProfiles and GroupAssignments")
 	outDir := fs.String("o", "", "write one file per resource into this folder instead of one stream on stdout")
@@ -45,6 +47,10 @@ func exportCommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 		"credentials.type of the exported EntraTenant: how the operator will sign in, in the cluster")
 	secretRef := fs.String("secret-ref", "", "NAMESPACE/NAME/KEY of the Secret the exported EntraTenant reads, for ClientSecret or ClientCertificate")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	catalog, err := catalogs.load(ctx, stderr)
+	if err != nil {
 		return err
 	}
 	client, cfg, err := conn.client()
@@ -56,7 +62,7 @@ func exportCommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 		return err
 	}
 	objects, warnings, err := manifests.FromTenant(ctx, client, manifests.ExportOptions{
-		TenantName: *name, Namespace: *namespace, Tenant: spec,
+		TenantName: *name, Namespace: *namespace, Tenant: spec, AuthenticatorName: catalog.Name,
 	})
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ Usage:
   passkeyctl diff     -f FILE|DIR|- [flags] show what applying manifests would change in a tenant
   passkeyctl validate -f FILE|DIR|-         check manifests offline
   passkeyctl doctor   [--probe-writes] [flags] check a tenant against the operator's assumptions
+  passkeyctl explain  --user UPN|ID [-f ...] [flags] what the passkey policy means for one user
   passkeyctl version
 
 Run "passkeyctl <command> -h" for a command's flags and examples.
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		code, err = validateCommand(args[1:], stdin, stdout, stderr)
 	case "doctor":
 		code, err = doctorCommand(ctx, args[1:], stdout, stderr, getenv)
+	case "explain":
+		err = explainCommand(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "passkeyctl", version())
 	case "help", "-h", "--help":

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -18,11 +19,39 @@ const (
 	demoClientID = "0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"
 )
 
+// Administrators is a member of Staff, as in many tenants, so an admin is
+// also in scope of the staff profile: the rollout walkthrough's explain
+// shows what that does to them.
 var demoGroups = []emulator.Group{
-	{ID: "1a2b3c4d-5e6f-4071-8293-a4b5c6d7e8f9", DisplayName: "Staff"},
-	{ID: "2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901", DisplayName: "Administrators"},
-	{ID: "3c4d5e6f-7081-4293-a4b5-c6d7e8f90a12", DisplayName: "Contractors"},
+	{ID: "1a2b3c4d-5e6f-4071-8293-a4b5c6d7e8f9", DisplayName: "Staff", Members: []string{
+		demoUsers[0].ID, demoUsers[1].ID, demoUsers[2].ID, demoUsers[3].ID, "2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901"}},
+	{ID: "2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901", DisplayName: "Administrators", Members: []string{demoUsers[4].ID, demoUsers[5].ID}},
+	{ID: "3c4d5e6f-7081-4293-a4b5-c6d7e8f90a12", DisplayName: "Contractors", Members: []string{demoUsers[6].ID, demoUsers[7].ID}},
 }
+
+// demoUsers fill the demo groups, each with the methods the registration
+// report lists for them.
+var demoUsers = []emulator.User{
+	{ID: "7a000000-0000-4000-8000-000000000001", UserPrincipalName: "alice@contoso.example", DisplayName: "Alice",
+		MethodsRegistered: []string{"passKeySynced", "microsoftAuthenticatorPush"}},
+	{ID: "7a000000-0000-4000-8000-000000000002", UserPrincipalName: "bruno@contoso.example", DisplayName: "Bruno",
+		MethodsRegistered: []string{"microsoftAuthenticatorPush"}},
+	{ID: "7a000000-0000-4000-8000-000000000003", UserPrincipalName: "chen@contoso.example", DisplayName: "Chen",
+		MethodsRegistered: []string{"passKeyDeviceBoundAuthenticator"}},
+	{ID: "7a000000-0000-4000-8000-000000000004", UserPrincipalName: "dana@contoso.example", DisplayName: "Dana"},
+	{ID: "7a000000-0000-4000-8000-000000000005", UserPrincipalName: "erin@contoso.example", DisplayName: "Erin",
+		MethodsRegistered: []string{"passKeyDeviceBound"}},
+	{ID: "7a000000-0000-4000-8000-000000000006", UserPrincipalName: "farid@contoso.example", DisplayName: "Farid",
+		MethodsRegistered: []string{"passKeyDeviceBound", "passKeySynced"}},
+	{ID: "7a000000-0000-4000-8000-000000000007", UserPrincipalName: "gita@contoso.example", DisplayName: "Gita",
+		MethodsRegistered: []string{"mobilePhone"}},
+	{ID: "7a000000-0000-4000-8000-000000000008", UserPrincipalName: "hugo@contoso.example", DisplayName: "Hugo"},
+}
+
+// demoRoles are the demo app's permissions: the operator's, and those that
+// passkeyctl explain and the registration report read with.
+var demoRoles = append(slices.Clone(emulator.ReadWriteRoles),
+	emulator.RoleUserRead, emulator.RoleGroupMemberRead, emulator.RoleAuditLogRead)
 
 // The env file's variables are interface: scripts source the file and use them.
 const (
@@ -34,6 +63,9 @@ const (
 	envClientSecret = "CLIENT_SECRET"
 	// envLocalDir lets localenv commands run after sourcing find this stack.
 	envLocalDir = "LOCAL_DIR"
+	// passkeyctl names authenticators from the emulator's MDS3 BLOB.
+	envCatalog     = "PASSKEYCTL_AUTHENTICATOR_CATALOG"
+	envCatalogRoot = "PASSKEYCTL_AUTHENTICATOR_CATALOG_ROOT"
 )
 
 // envFile is the state a script needs to reach the local stack.

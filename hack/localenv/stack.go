@@ -86,28 +86,46 @@ func (s *stack) startEmulator(ctx context.Context) error {
 	}
 	var seedErr error
 	seeded := func() bool {
-		seedErr = s.seedTenant(demoTenantID, demoGroups)
+		seedErr = s.seedDemoTenant()
 		return seedErr == nil
 	}
 	if err := s.emulator.waitUntil(ctx, seeded); err != nil {
 		return fmt.Errorf("entra-emulator did not come up: %w", errors.Join(err, seedErr))
 	}
-	fmt.Fprintf(s.out, "entra-emulator at %s with tenant %s (app %s, groups Staff, Administrators, Contractors).\n",
-		s.emulatorURL, demoTenantID, demoClientID)
+	fmt.Fprintf(s.out, "entra-emulator at %s with tenant %s (app %s, groups Staff, Administrators, Contractors; %d users).\n",
+		s.emulatorURL, demoTenantID, demoClientID, len(demoUsers))
 	return nil
+}
+
+// seedDemoTenant registers the demo tenant: the groups the samples name,
+// their users, and an app that may also read users, memberships and the
+// registration report.
+func (s *stack) seedDemoTenant() error {
+	return s.seed(map[string]any{
+		"tenantId": demoTenantID,
+		"apps": []map[string]any{{
+			"clientId": demoClientID, "clientSecret": s.clientSecret, "roles": demoRoles,
+		}},
+		"groups": demoGroups,
+		"users":  demoUsers,
+	})
 }
 
 // seedTenant registers a tenant with the demo app and these groups through
 // the emulator's admin API, so the client secret never shows in a process
 // list.
 func (s *stack) seedTenant(tenantID string, groups []emulator.Group) error {
-	seed := map[string]any{
+	return s.seed(map[string]any{
 		"tenantId": tenantID,
 		"apps": []map[string]any{{
 			"clientId": demoClientID, "clientSecret": s.clientSecret, "roles": emulator.ReadWriteRoles,
 		}},
 		"groups": groups,
-	}
+	})
+}
+
+// seed posts a tenant seed to the emulator's admin API.
+func (s *stack) seed(seed map[string]any) error {
 	body, err := json.Marshal(seed)
 	if err != nil {
 		return err
@@ -161,7 +179,12 @@ func emulatorAdminRequest(url, caFile, method, path string, body []byte) ([]byte
 }
 
 func (s *stack) startManager(ctx context.Context) error {
-	m, err := s.startManagerProcess(ctx, "manager.log", append([]string{"--leader-elect=false"}, s.managerArgs...)...)
+	catalog, err := s.catalogArgs()
+	if err != nil {
+		return err
+	}
+	args := append(append([]string{"--leader-elect=false"}, catalog...), s.managerArgs...)
+	m, err := s.startManagerProcess(ctx, "manager.log", args...)
 	if err != nil {
 		return err
 	}
@@ -169,6 +192,24 @@ func (s *stack) startManager(ctx context.Context) error {
 	fmt.Fprintf(s.out, "Operator running (metrics at http://%s/metrics).\n", s.metricsAddr)
 	return nil
 }
+
+// catalogArgs point the operator at the emulator's authenticator catalog
+// (MDS3 BLOB), whose root it writes into the stack's folder: the emulator
+// makes a new one at every start.
+func (s *stack) catalogArgs() ([]string, error) {
+	root, err := s.emulatorAdmin(http.MethodGet, "/_emulator/mds3/root.pem", nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading the emulator's MDS3 root: %w", err)
+	}
+	if err := os.WriteFile(s.catalogRootPath(), root, 0o600); err != nil {
+		return nil, fmt.Errorf("writing the emulator's MDS3 root: %w", err)
+	}
+	return []string{"--authenticator-catalog-url", s.catalogURL(), "--authenticator-catalog-root", s.catalogRootPath(),
+		"--authenticator-catalog-cache", filepath.Join(s.dir, "mds3.jwt")}, nil
+}
+
+func (s *stack) catalogURL() string      { return s.emulatorURL + emulator.MDSPath }
+func (s *stack) catalogRootPath() string { return filepath.Join(s.dir, "mds3-root.pem") }
 
 // managerProcess is one running manager binary and where it serves.
 type managerProcess struct {

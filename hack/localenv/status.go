@@ -171,5 +171,7 @@ func (s *stack) writeEnvFile() error {
 		envClientID:     demoClientID,
 		envClientSecret: s.clientSecret,
 		envLocalDir:     s.dir,
+		envCatalog:      s.catalogURL(),
+		envCatalogRoot:  s.catalogRootPath(),
 	}.write(s.dir, s.binDir)
 }

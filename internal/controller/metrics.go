@@ -32,6 +32,11 @@ type Metrics struct {
 	suspended       *prometheus.GaugeVec
 	failing         *prometheus.GaugeVec
 	reconcileErrors *prometheus.CounterVec
+	// The registration report, as the statuses show it.
+	registeredUsers      *prometheus.GaugeVec
+	reportUsers          *prometheus.GaugeVec
+	reportTime           *prometheus.GaugeVec
+	assignmentRegistered *prometheus.GaugeVec
 
 	mu sync.Mutex
 	// resources are the resource label sets each tenant's last pass set in
@@ -91,14 +96,37 @@ func NewMetrics() *Metrics {
 			Name: "passkey_operator_reconcile_errors_total",
 			Help: "Tenant passes that failed, by the reason their Ready condition shows.",
 		}, []string{"tenant", "reason"}),
+		registeredUsers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "passkey_operator_passkey_registered_users",
+			Help: "Users of the tenant who registered a passkey, by type: deviceBound, synced, any (either), none; from the last registration report read.",
+		}, []string{"tenant", "type"}),
+		reportUsers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "passkey_operator_registration_report_users",
+			Help: "Users the tenant's last registration report read lists.",
+		}, []string{"tenant"}),
+		reportTime: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "passkey_operator_registration_report_timestamp_seconds",
+			Help: "Unix time of the tenant's last successful registration report read.",
+		}, []string{"tenant"}),
+		assignmentRegistered: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "passkey_operator_assignment_passkey_registered_users",
+			Help: "Members of a GroupAssignment's group (nested groups included; all users for allUsers) who registered a passkey, by type: deviceBound, synced, any, none.",
+		}, []string{"tenant", "namespace", "name", "type"}),
 		resources: map[string]map[resourceLabels]bool{},
 	}
 }
 
-func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{
+// metricVec is what every metric here is: a vector with a tenant label.
+type metricVec interface {
+	prometheus.Collector
+	DeletePartialMatch(labels prometheus.Labels) int
+}
+
+func (m *Metrics) collectors() []metricVec {
+	return []metricVec{
 		m.graphRequests, m.graphDuration, m.graphThrottled, m.throttleWait, m.drifted, m.resourceDrifted,
 		m.lastSync, m.resyncInterval, m.suspended, m.failing, m.reconcileErrors,
+		m.registeredUsers, m.reportUsers, m.reportTime, m.assignmentRegistered,
 	}
 }
 
@@ -143,6 +171,7 @@ func (m *Metrics) recordPass(p *pass) {
 		objects = append(objects, o)
 	}
 	m.recordDrift(tenant, objects)
+	m.recordRegistration(p.tenant, p.res.assignments)
 	m.resyncInterval.WithLabelValues(tenant).Set(p.tenant.GetResyncInterval().Seconds())
 	m.suspended.WithLabelValues(tenant).Set(boolValue(p.suspended))
 
@@ -181,6 +210,7 @@ func (m *Metrics) recordDrift(tenant string, objects []passkeysv1alpha1.Object) 
 	for key := range m.resources[tenant] {
 		if !seen[key] {
 			m.resourceDrifted.DeleteLabelValues(tenant, key.kind, key.namespace, key.name)
+			m.assignmentRegistered.DeletePartialMatch(prometheus.Labels{"tenant": tenant, "namespace": key.namespace, "name": key.name})
 		}
 	}
 	m.resources[tenant] = seen
@@ -194,24 +224,47 @@ func boolValue(b bool) float64 {
 	return 0
 }
 
+// recordRegistration sets the registration gauges from the statuses the
+// pass wrote, so they agree with what kubectl shows: they appear with the
+// first report read (or, after a restart, with the first pass), and go when
+// the status loses its counts, as when reporting is turned off.
+func (m *Metrics) recordRegistration(tenant *passkeysv1alpha1.EntraTenant, assignments []*passkeysv1alpha1.GroupAssignment) {
+	only := prometheus.Labels{"tenant": tenant.Name}
+	if c := tenant.Status.Registration; c != nil {
+		setRegistrationCounts(m.registeredUsers.MustCurryWith(only), c)
+		m.reportUsers.With(only).Set(float64(c.Users))
+		m.reportTime.With(only).Set(float64(c.ReadTime.Unix()))
+	} else {
+		m.registeredUsers.DeletePartialMatch(only)
+		m.reportUsers.Delete(only)
+		m.reportTime.Delete(only)
+	}
+	for _, a := range assignments {
+		labels := prometheus.Labels{"tenant": tenant.Name, "namespace": a.Namespace, "name": a.Name}
+		if c := a.Status.Registration; c != nil {
+			setRegistrationCounts(m.assignmentRegistered.MustCurryWith(labels), c)
+		} else {
+			m.assignmentRegistered.DeletePartialMatch(labels)
+		}
+	}
+}
+
+// setRegistrationCounts sets one gauge per type of passkey.
+func setRegistrationCounts(byType *prometheus.GaugeVec, c *passkeysv1alpha1.RegistrationCounts) {
+	for typ, n := range map[string]int32{"deviceBound": c.DeviceBound, "synced": c.Synced, "any": c.AnyPasskey, "none": c.None} {
+		byType.WithLabelValues(typ).Set(float64(n))
+	}
+}
+
 // forgetTenant deletes a deleted tenant's series, so that tenants coming
 // and going do not grow the number of series for ever.
 func (m *Metrics) forgetTenant(tenant string) {
 	if m == nil {
 		return
 	}
-	only := prometheus.Labels{"tenant": tenant}
-	m.graphRequests.DeletePartialMatch(only)
-	m.graphDuration.DeletePartialMatch(only)
-	m.graphThrottled.DeletePartialMatch(only)
-	m.throttleWait.DeletePartialMatch(only)
-	m.drifted.DeletePartialMatch(only)
-	m.resourceDrifted.DeletePartialMatch(only)
-	m.lastSync.DeletePartialMatch(only)
-	m.resyncInterval.DeletePartialMatch(only)
-	m.suspended.DeletePartialMatch(only)
-	m.failing.DeletePartialMatch(only)
-	m.reconcileErrors.DeletePartialMatch(only)
+	for _, c := range m.collectors() {
+		c.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	}
 	m.mu.Lock()
 	delete(m.resources, tenant)
 	m.mu.Unlock()

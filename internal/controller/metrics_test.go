@@ -78,10 +78,13 @@ func TestObserveGraphCountsEveryAttempt(t *testing.T) {
 // TestMetricsFollowATenant drives one tenant through success, absorbed and
 // failing throttling, and drift, reading the metrics from the registry the
 // manager's /metrics endpoint serves; then checks docs/metrics.md against
-// what is exported, and that deleting the tenant deletes its series.
+// what is exported, and that deleting the tenant deletes its series. The
+// tenant reads its registration report, so that its series exist too.
 func TestMetricsFollowATenant(t *testing.T) {
 	ctx := context.Background()
-	f := newTenant(t)
+	f := newTenantWithRoles(t, append(slices.Clone(emulator.ReadWriteRoles), emulator.RoleAuditLogRead), func(t *passkeysv1alpha1.EntraTenant) {
+		t.Spec.Reporting = &passkeysv1alpha1.Reporting{Registration: &passkeysv1alpha1.RegistrationReporting{Enabled: true}}
+	})
 	tenant := map[string]string{"tenant": f.name}
 	with := func(kv ...string) map[string]string {
 		labels := maps.Clone(tenant)
@@ -108,6 +111,15 @@ func TestMetricsFollowATenant(t *testing.T) {
 		age := time.Since(time.Unix(0, int64(v*1e9)))
 		return age >= -time.Second && age < time.Minute
 	})
+	// The report of a tenant without users, for all users too.
+	allUsers := true
+	everyone := f.assignment("everyone", passkeysv1alpha1.GroupAssignmentSpec{
+		Target: passkeysv1alpha1.AssignmentTarget{AllUsers: &allUsers}, Profiles: []string{"staff"}})
+	waitCondition(t, everyone, ready, metav1.ConditionTrue, "Succeeded")
+	waitMetric(t, registeredUsers, with("type", "any"), equal(0))
+	waitMetric(t, reportUsers, tenant, equal(0))
+	waitMetric(t, reportTimestamp, tenant, atLeast(1))
+	waitMetric(t, assignmentUsers, with("namespace", f.namespace, "name", "everyone", "type", "none"), equal(0))
 	if _, found := value(t, crmetrics.Registry, requestsTotal, map[string]string{"tenant": f.tenantID}); found {
 		t.Errorf("series labelled with the tenant ID %s; the label is the EntraTenant's name", f.tenantID)
 	}

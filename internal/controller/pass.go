@@ -37,10 +37,12 @@ type pass struct {
 	err error
 	// suspended: the tenant is suspended; nothing was read or written.
 	suspended bool
+	// catalog is the authenticator catalog the pass resolves names in.
+	catalog specs.Catalog
 }
 
 func (r *TenantReconciler) newPass(tenant *passkeysv1alpha1.EntraTenant, res resources) *pass {
-	p := &pass{r: r, tenant: tenant, res: res,
+	p := &pass{r: r, tenant: tenant, res: res, catalog: r.catalog(),
 		originals: map[passkeysv1alpha1.Object]passkeysv1alpha1.Object{}, refused: map[policy.Ref]policy.Problem{}}
 	p.originals[tenant] = tenant.DeepCopy()
 	for _, o := range res.objects() {
@@ -63,7 +65,7 @@ func (p *pass) failAll(err error) (ctrl.Result, error) {
 func (p *pass) declare(ctx context.Context, groups specs.Groups, allowed map[string]bool) (policy.Declared, error) {
 	profiles := admit(p, p.res.profiles, allowed)
 	assignments := admit(p, p.res.assignments, allowed)
-	return specs.Declared(ctx, p.tenant, profiles, assignments, groups)
+	return specs.Declared(ctx, p.tenant, profiles, assignments, groups, p.catalog)
 }
 
 // decide makes the pass's decision from what Entra holds and what the
@@ -217,7 +219,7 @@ func (p *pass) outcome(obj passkeysv1alpha1.Object) outcome {
 		return outcome{problem: &problem}
 	}
 	o := p.decision.Outcomes[ref]
-	out := outcome{problem: o.Problem, drift: p.confirmed.Drift[ref], corrected: p.confirmed.Corrected[ref],
+	out := outcome{problem: o.Problem, drift: p.nameAAGUIDs(p.confirmed.Drift[ref]), corrected: p.nameAAGUIDs(p.confirmed.Corrected[ref]),
 		keptFor: o.KeptFor, groupID: o.GroupID, warnings: o.Warnings}
 	for _, user := range o.UsedBy {
 		out.usedBy = append(out.usedBy, user.Namespace+"/"+user.Name)

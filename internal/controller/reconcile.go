@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
@@ -51,11 +52,20 @@ type TenantReconciler struct {
 	BurstWindow, BurstQuiet time.Duration
 	// Metrics, if set, records each pass's outcome (see metrics.go).
 	Metrics *Metrics
+	// Authenticators, if set, is the authenticator catalog that names
+	// resolve in and names are shown from; without it a profile that
+	// selects authenticators by name is not applied.
+	Authenticators AuthenticatorCatalog
 
 	groups    groupCache
 	coalescer *coalescer
 	failures  failureCounts
 	ledger    ledger
+	// reports are the latest registration reports, which the
+	// RegistrationReporter reads and passes write to status; passRequests
+	// is how it asks for those passes (see requestPass).
+	reports      registrationReports
+	passRequests chan event.GenericEvent
 }
 
 // Reconcile runs one pass for a tenant, in a fixed order of early returns:

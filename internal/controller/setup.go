@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 )
@@ -93,6 +94,7 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		r.Events = mgr.GetEventRecorder("passkey-operator")
 	}
 	r.coalescer = r.newCoalescer()
+	r.passRequests = make(chan event.GenericEvent, passRequestBuffer)
 	if options.RateLimiter == nil {
 		options.RateLimiter = retryRateLimiter()
 	}
@@ -107,8 +109,14 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsUsingSecret), builder.OnlyMetadata).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsWithNamespaceRule),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		// A registration report read: a pass writes it to status.
+		WatchesRawSource(source.Channel(r.passRequests, &handler.EnqueueRequestForObject{})).
 		Complete(r)
 }
+
+// passRequestBuffer lets a few report readers hand over their results
+// without waiting for the tenant controller to take them.
+const passRequestBuffer = 16
 
 // reconcileRequested passes an update that changes the force-reconcile
 // annotation, passkeys.entraops.dev/requestedAt.

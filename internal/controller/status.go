@@ -34,6 +34,9 @@ func (p *pass) writeStatuses(ctx context.Context) error {
 	if p.readEntra() {
 		p.settleOwnership()
 	}
+	// Whatever the pass did: the report is read apart from it.
+	p.applyRegistration()
+	p.setAuthenticators()
 	// The tenant's status first, the resources' last: a user who applies
 	// the next change the moment a resource turns Ready then finds the pass
 	// over, and the change starts a pass at once (see coalescer).

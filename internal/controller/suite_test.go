@@ -27,6 +27,7 @@ import (
 	"github.com/passkey-operator/passkey-operator/internal/controller"
 	"github.com/passkey-operator/passkey-operator/internal/emulator"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
+	"github.com/passkey-operator/passkey-operator/internal/mds"
 	"github.com/passkey-operator/passkey-operator/internal/testenv"
 )
 
@@ -47,6 +48,9 @@ var (
 	// cached is the manager's client: reads from the informer cache, with
 	// the reconciler's field indexes.
 	cached client.Client
+	// catalog is the operator's authenticator catalog, from the emulator's
+	// MDS3 BLOB; tests that change the BLOB load it again.
+	catalog *mds.Source
 )
 
 // TestMain runs the real operator against a real API server and the
@@ -110,8 +114,20 @@ func run(m *testing.M) int {
 		Disconnect: clients.Forget,
 		Metrics:    metrics,
 	}
+	// The emulator's authenticator catalog, as the manager's
+	// --authenticator-catalog-url would load it.
+	catalog = &mds.Source{URL: emuURL + emulator.MDSPath, Root: emu.MDSRoot(), Log: ctrl.Log.WithName("authenticator-catalog"),
+		OnChange: func(_, _ *mds.Catalog) { reconciler.CatalogChanged(ctx) }}
+	reconciler.Authenticators = catalog
+	if err := mgr.Add(catalog); err != nil {
+		return fail(err)
+	}
 	skipNameValidation := true
 	if err := reconciler.SetupWithManager(ctx, mgr, crcontroller.Options{MaxConcurrentReconciles: 4, SkipNameValidation: &skipNameValidation}); err != nil {
+		return fail(err)
+	}
+	reporter := &controller.RegistrationReporter{Tenants: reconciler}
+	if err := reporter.SetupWithManager(mgr, crcontroller.Options{SkipNameValidation: &skipNameValidation}); err != nil {
 		return fail(err)
 	}
 	go func() {

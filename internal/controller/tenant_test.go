@@ -18,7 +18,7 @@ var (
 	ready    = passkeysv1alpha1.ConditionReady
 	stalled  = passkeysv1alpha1.ConditionStalled
 	drifted  = passkeysv1alpha1.ConditionDrifted
-	yubikey  = "fbfc3007-154e-4ecc-8c0b-6e020557d7bd"
+	yubikey  = "2fc0579f-8113-47ea-b116-bb5a8db9202a" // YubiKey 5 Series with NFC
 	synced   = []passkeysv1alpha1.PasskeyType{passkeysv1alpha1.PasskeyDeviceBound, passkeysv1alpha1.PasskeySynced}
 	boundTyp = []passkeysv1alpha1.PasskeyType{passkeysv1alpha1.PasskeyDeviceBound}
 )

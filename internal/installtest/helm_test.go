@@ -97,12 +97,14 @@ func TestHelmDefaults(t *testing.T) {
 	if want := "ghcr.io/passkey-operator/passkey-operator:" + chartAppVersion(t); manager.Image != want {
 		t.Errorf("image %q, want %q (the chart's appVersion)", manager.Image, want)
 	}
-	for _, arg := range []string{"--leader-elect=true", "--concurrency=4", "--zap-log-level=info"} {
+	for _, arg := range []string{"--leader-elect=true", "--concurrency=4", "--zap-log-level=info",
+		"--authenticator-catalog-url=https://mds.fidoalliance.org", "--authenticator-catalog-cache=/var/cache/passkey-operator/mds3.jwt"} {
 		if !slices.Contains(manager.Args, arg) {
 			t.Errorf("manager args %q lack %s", manager.Args, arg)
 		}
 	}
 	assertManagerAccepts(t, manager.Args)
+	assertCatalogCacheWritable(t, template)
 	for _, key := range []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version", "app.kubernetes.io/managed-by", "helm.sh/chart"} {
 		if deploy.Labels[key] == "" {
 			t.Errorf("the Deployment lacks the standard label %s: %v", key, deploy.Labels)
@@ -128,6 +130,20 @@ func TestHelmDefaults(t *testing.T) {
 	var rb rbacv1.RoleBinding
 	get(t, namespace, name+"-manager", &rb)
 	assertBindsServiceAccount(t, "RoleBinding", rb.RoleRef, rb.Subjects, "Role", gotRole.Name, sa)
+}
+
+// assertCatalogCacheWritable: the root filesystem is read-only, so the
+// authenticator catalog's cache needs a volume of its own.
+func assertCatalogCacheWritable(t *testing.T, template corev1.PodTemplateSpec) {
+	t.Helper()
+	mounts := template.Spec.Containers[0].VolumeMounts
+	i := slices.IndexFunc(mounts, func(m corev1.VolumeMount) bool { return m.MountPath == "/var/cache/passkey-operator" })
+	if i < 0 || mounts[i].ReadOnly {
+		t.Fatalf("no writable mount for the catalog cache: %+v", mounts)
+	}
+	if !slices.ContainsFunc(template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == mounts[i].Name && v.EmptyDir != nil }) {
+		t.Errorf("the catalog cache is not an emptyDir: %+v", template.Spec.Volumes)
+	}
 }
 
 // TestHelmCustomValues installs the chart with every main value changed,
@@ -173,12 +189,25 @@ func TestHelmCustomValues(t *testing.T) {
 	if manager.Image != "ghcr.io/passkey-operator/passkey-operator:v0.2.0-rc.1" || manager.ImagePullPolicy != corev1.PullAlways {
 		t.Errorf("image %q pull %q, want the tag and pull policy from the values", manager.Image, manager.ImagePullPolicy)
 	}
-	for _, arg := range []string{"--leader-elect=true", "--concurrency=8", "--zap-log-level=debug", "--zap-encoder=console"} {
+	for _, arg := range []string{"--leader-elect=true", "--concurrency=8", "--zap-log-level=debug", "--zap-encoder=console",
+		"--authenticator-catalog-url=https://mds-mirror.example.com/blob.jwt", "--authenticator-catalog-refresh=12h",
+		"--authenticator-catalog-root=/etc/passkey-operator/mds3-root.pem"} {
 		if !slices.Contains(manager.Args, arg) {
 			t.Errorf("manager args %q lack %s", manager.Args, arg)
 		}
 	}
 	assertManagerAccepts(t, manager.Args)
+	assertCatalogCacheWritable(t, template)
+	var root corev1.ConfigMap
+	get(t, namespace, release+"-authenticator-catalog-root", &root)
+	if !strings.Contains(root.Data["mds3-root.pem"], "BEGIN CERTIFICATE") {
+		t.Errorf("the catalog root ConfigMap holds %v", root.Data)
+	}
+	if !slices.ContainsFunc(template.Spec.Volumes, func(v corev1.Volume) bool {
+		return v.ConfigMap != nil && v.ConfigMap.Name == root.Name
+	}) {
+		t.Errorf("the pod does not mount the catalog root ConfigMap: %+v", template.Spec.Volumes)
+	}
 	// GOMEMLIMIT follows the memory limit; extraEnv comes after it.
 	if len(manager.Env) != 2 || manager.Env[0].Name != "GOMEMLIMIT" || manager.Env[0].ValueFrom == nil ||
 		manager.Env[0].ValueFrom.ResourceFieldRef == nil || manager.Env[0].ValueFrom.ResourceFieldRef.Resource != "limits.memory" ||

@@ -31,12 +31,18 @@ type ExportOptions struct {
 	// GroupNames are the display names of the targeted groups, by id, for
 	// comments; a group without one is commented with its id only.
 	GroupNames map[string]string
+	// AuthenticatorName names an authenticator model by AAGUID, for the
+	// comment after each AAGUID ("" when not known); nil names none.
+	AuthenticatorName func(aaguid string) string
 }
 
 // Object is one exported resource and the comment written above it.
 type Object struct {
 	Comment string
 	Object  client.Object
+	// ItemComments are comments written after list items, by the item's
+	// value: an authenticator model's name after its AAGUID.
+	ItemComments map[string]string
 }
 
 // Export declares everything the policy holds: the EntraTenant with the
@@ -66,8 +72,9 @@ func Export(p policy.Policy, opts ExportOptions) (objects []Object, warnings []s
 		obj, notes := exportProfile(profile, isDefault, names.next(name, "profile"), opts)
 		profileNames[strings.ToLower(profile.ID)] = obj.Name
 		objects = append(objects, Object{
-			Comment: strings.Join(append([]string{fmt.Sprintf("Passkey profile %q (Entra id %s).", profile.Name, profile.ID)}, notes...), "\n"),
-			Object:  obj,
+			Comment:      strings.Join(append([]string{fmt.Sprintf("Passkey profile %q (Entra id %s).", profile.Name, profile.ID)}, notes...), "\n"),
+			Object:       obj,
+			ItemComments: authenticatorNames(obj.Spec.KeyRestrictions, opts.AuthenticatorName),
 		})
 	}
 	for _, list := range []struct {
@@ -113,6 +120,20 @@ func exportTenant(p policy.Policy, opts ExportOptions) Object {
 		comment += fmt.Sprintf("\nCreate the Secret %s/%s with the credential under the key %q.", ref.Namespace, ref.Name, ref.Key)
 	}
 	return Object{Comment: comment, Object: tenant}
+}
+
+// authenticatorNames are the names of the AAGUIDs k lists, by AAGUID.
+func authenticatorNames(k *passkeysv1alpha1.KeyRestrictions, name func(string) string) map[string]string {
+	if k == nil || name == nil {
+		return nil
+	}
+	names := map[string]string{}
+	for _, id := range k.AAGUIDs {
+		if n := name(id); n != "" {
+			names[id] = n
+		}
+	}
+	return names
 }
 
 // exportProfile declares p; notes say, for the comment, what the resource

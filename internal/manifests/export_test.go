@@ -107,3 +107,27 @@ func TestExportWritesOnlyWhatTheAPIServerAdmits(t *testing.T) {
 		t.Errorf("the left-out profile is declared:\n%s", rendered)
 	}
 }
+
+// TestExportNamesAuthenticators: each AAGUID the catalog knows gets its
+// model's name as a comment on its line; the others stay bare, and the
+// manifest still parses to the same AAGUIDs.
+func TestExportNamesAuthenticators(t *testing.T) {
+	names := map[string]string{yubikey5: "YubiKey 5 Series"}
+	objects, _ := Export(migratedTenant(), ExportOptions{TenantName: "contoso", Namespace: "identity",
+		Tenant:            passkeysv1alpha1.EntraTenantSpec{TenantID: "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"},
+		AuthenticatorName: func(id string) string { return names[id] }})
+	out, err := Render(objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "- " + yubikey5 + " # YubiKey 5 Series\n"; !strings.Contains(string(out), want) {
+		t.Errorf("the export does not name the AAGUID (want %q):\n%s", want, out)
+	}
+	docs, err := decode("export", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, problems, err := Validate(docs); err != nil || len(problems) > 0 {
+		t.Errorf("the commented export does not validate: %v %v", problems, err)
+	}
+}

@@ -54,26 +54,55 @@ func (p Plan) Problems() bool {
 // and deciding exactly as the operator does, with policy.Decide. The set
 // must come from a Validate that found no problems.
 func (s *Set) PlanTenant(ctx context.Context, c *entra.Client, t *passkeysv1alpha1.EntraTenant) (Plan, error) {
+	p, err := s.PreviewTenant(ctx, c, t)
+	return p.Plan, err
+}
+
+// Preview is a plan with the fido2 policies it goes from and to.
+type Preview struct {
+	Plan Plan
+	// Observed is the policy Entra holds now.
+	Observed policy.Policy
+	// Planned is the policy applying the set would leave in Entra: the
+	// document of the pass's last write, or Observed when nothing is
+	// written. A profile Entra would create has an id of the preview's own
+	// once a target names it (Entra gives the real one when it creates
+	// it), and none before.
+	Planned policy.Policy
+}
+
+// PreviewTenant is PlanTenant with the policies before and after: one
+// reading of the tenant and one decision, so that what passkeyctl explain
+// shows is what passkeyctl diff plans.
+func (s *Set) PreviewTenant(ctx context.Context, c *entra.Client, t *passkeysv1alpha1.EntraTenant) (Preview, error) {
 	cfg, err := c.GetFido2(ctx)
 	if err != nil {
-		return Plan{}, err
+		return Preview{}, err
 	}
 	profiles, assignments := s.ofTenant(t.Name)
-	declared, err := specs.Declared(ctx, t, profiles, assignments, c)
+	declared, err := specs.Declared(ctx, t, profiles, assignments, c, s.catalog)
 	if err != nil {
-		return Plan{}, err
+		return Preview{}, err
 	}
+	return preview(t, entra.ToPolicy(cfg), declared), nil
+}
+
+// preview decides the pass for the tenant t, which holds observed, and
+// plays it through.
+func preview(t *passkeysv1alpha1.EntraTenant, observed policy.Policy, declared policy.Declared) Preview {
+	p := Preview{Observed: observed, Planned: observed}
 	// Entra's ids for new profiles are not known before it is written: the
 	// preview stands in ids of its own.
-	writes := policy.Decide(entra.ToPolicy(cfg), declared).Expect(uuid.NewString)
-	plan := Plan{Tenant: t.Name, TenantID: t.Spec.TenantID, Changes: changes(writes)}
+	writes := policy.Decide(observed, declared).Expect(uuid.NewString)
+	p.Plan = Plan{Tenant: t.Name, TenantID: t.Spec.TenantID, Changes: changes(writes)}
 	for _, w := range writes {
 		if w.Send != nil {
-			plan.Patches++
+			p.Plan.Patches++
+			p.Planned = *w.Send
 		}
 	}
-	plan.Patch = plan.Patches > 0
-	return plan, nil
+	p.Plan.Patch = p.Plan.Patches > 0
+	return p
 }
 
 // changes lists what the pass's writes do: each field that differs before

@@ -70,6 +70,22 @@ func renderOne(o Object) ([]byte, error) {
 			out.WriteString("# " + line + "\n")
 		}
 	}
-	out.Write(body)
+	out.Write(commentItems(body, o.ItemComments))
 	return out.Bytes(), nil
+}
+
+// commentItems appends each list item's comment, if it has one, to its
+// line: "- 2fc0579f-… # YubiKey 5 Series with NFC".
+func commentItems(body []byte, comments map[string]string) []byte {
+	if len(comments) == 0 {
+		return body
+	}
+	lines := strings.Split(string(body), "\n")
+	for i, line := range lines {
+		item, ok := strings.CutPrefix(strings.TrimSpace(line), "- ")
+		if c := comments[item]; ok && c != "" {
+			lines[i] = line + " # " + strings.ReplaceAll(c, "\n", " ")
+		}
+	}
+	return []byte(strings.Join(lines, "\n"))
 }

@@ -213,3 +213,21 @@ func TestValidateWarnsOfAttestationWithSynced(t *testing.T) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// Offline there is no catalog to resolve authenticator names in: a profile
+// that selects by name is valid, and judged by what else it declares.
+func TestValidateAcceptsAuthenticatorNamesOffline(t *testing.T) {
+	docs, err := decode("set", []byte(stream(validTenant,
+		profile("keys", "  keyRestrictions: {enforcement: Allow, authenticators: [\"YubiKey 5*\"]}\n"),
+		profile("bad", "  keyRestrictions: {enforcement: Block, aaguids: [not-a-guid], authenticators: [\"YubiKey 5*\"]}\n"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, problems, err := Validate(docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 1 || !strings.Contains(problems[0].String(), "identity/bad: spec.keyRestrictions.aaguids") {
+		t.Errorf("problems:\n%s\nwant only the bad AAGUID", join(problems))
+	}
+}

@@ -201,6 +201,9 @@ func desiredProfile(spec ProfileSpec, id string) (Profile, *Problem) {
 	if !ok {
 		return Profile{ID: id}, problemPtr(ReasonInvalidValue, "attestation %q is unknown; use Disabled or RegistrationOnly", spec.Attestation)
 	}
+	if spec.AuthenticatorsProblem != nil {
+		return Profile{ID: id}, spec.AuthenticatorsProblem
+	}
 	restrictions, p := keyRestrictions(spec)
 	if p != nil {
 		return Profile{ID: id}, p

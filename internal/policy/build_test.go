@@ -102,6 +102,14 @@ func TestBuildProfileProblems(t *testing.T) {
 		want:    ReasonInvalidAAGUID,
 		mention: "yubikey-5",
 	}, {
+		name: "authenticator names not resolved",
+		mutate: func(s *ProfileSpec) {
+			s.KeyEnforcement = "Allow"
+			s.AuthenticatorsProblem = &Problem{Reason: "AuthenticatorNotFound", Message: `"YubiKey 9*" matches no model`}
+		},
+		want:    "AuthenticatorNotFound",
+		mention: "YubiKey 9*",
+	}, {
 		// A new profile is created without an id; Entra gives it one.
 		name:   "no id yet is fine",
 		mutate: func(*ProfileSpec) {},

@@ -42,6 +42,12 @@ const (
 	ReasonGroupAmbiguous = "GroupNameAmbiguous"
 	// ReasonInvalidValue: a value outside its enumeration.
 	ReasonInvalidValue = "InvalidValue"
+	// ReasonAuthenticatorCatalogUnavailable: a profile selects authenticators
+	// by name, and no authenticator catalog (FIDO MDS3) is loaded.
+	ReasonAuthenticatorCatalogUnavailable = "AuthenticatorCatalogUnavailable"
+	// ReasonAuthenticatorNotFound: a profile's authenticator name or pattern
+	// matches no model of the catalog.
+	ReasonAuthenticatorNotFound = "AuthenticatorNotFound"
 )
 
 // Reasons found while merging.

@@ -66,7 +66,13 @@ type ProfileSpec struct {
 	Attestation string
 	// KeyEnforcement is none, allow or block; "" means none.
 	KeyEnforcement string
-	AAGUIDs        []string
+	// AAGUIDs are the models the key restrictions list: those the resource
+	// names by AAGUID and those its authenticator names resolved to.
+	AAGUIDs []string
+	// AuthenticatorsProblem says why the resource's authenticator names
+	// could not be resolved to AAGUIDs; the profile is then not written,
+	// since a list missing those models would allow or block the wrong ones.
+	AuthenticatorsProblem *Problem
 	// Default marks the resource that manages the tenant's default profile.
 	Default bool
 	// KnownID is status.profileID from an earlier pass, "" if none.

@@ -19,13 +19,15 @@ func RefOf(o passkeysv1alpha1.Object) policy.Ref {
 
 // Declared is what one tenant's resources declare, ready for policy.Decide:
 // each assignment's group is resolved through groups (a display name is
-// looked up; an id or all users needs no lookup). An error is a lookup
-// that failed, not a group that is missing: that is the assignment's problem.
+// looked up; an id or all users needs no lookup), and each profile's
+// authenticator names through catalog. An error is a lookup that failed,
+// not a group that is missing or a name that matches no model: that is the
+// resource's problem.
 func Declared(ctx context.Context, tenant *passkeysv1alpha1.EntraTenant, profiles []*passkeysv1alpha1.PasskeyProfile,
-	assignments []*passkeysv1alpha1.GroupAssignment, groups Groups) (policy.Declared, error) {
+	assignments []*passkeysv1alpha1.GroupAssignment, groups Groups, catalog Catalog) (policy.Declared, error) {
 	d := policy.Declared{Tenant: TenantSpec(tenant)}
 	for _, p := range profiles {
-		d.Profiles = append(d.Profiles, ProfileSpec(p, tenant))
+		d.Profiles = append(d.Profiles, ProfileSpec(p, tenant, catalog))
 	}
 	for _, a := range assignments {
 		id, problem, err := ResolveGroup(ctx, groups, a.Spec.Target, tenant.Spec.TenantID)
@@ -68,8 +70,9 @@ func TenantSpec(tenant *passkeysv1alpha1.EntraTenant) policy.TenantSpec {
 	return spec
 }
 
-// ProfileSpec is what the PasskeyProfile declares.
-func ProfileSpec(p *passkeysv1alpha1.PasskeyProfile, tenant *passkeysv1alpha1.EntraTenant) policy.ProfileSpec {
+// ProfileSpec is what the PasskeyProfile declares, its authenticator names
+// resolved through catalog.
+func ProfileSpec(p *passkeysv1alpha1.PasskeyProfile, tenant *passkeysv1alpha1.EntraTenant, catalog Catalog) policy.ProfileSpec {
 	spec := policy.ProfileSpec{
 		Ref:          RefOf(p),
 		CreatedAt:    p.CreationTimestamp.Time,
@@ -86,7 +89,8 @@ func ProfileSpec(p *passkeysv1alpha1.PasskeyProfile, tenant *passkeysv1alpha1.En
 	}
 	if k := p.Spec.KeyRestrictions; k != nil {
 		spec.KeyEnforcement = string(k.Enforcement)
-		spec.AAGUIDs = k.AAGUIDs
+		models, problem := Authenticators(k, catalog)
+		spec.AAGUIDs, spec.AuthenticatorsProblem = AAGUIDs(models), problem
 	}
 	return spec
 }
