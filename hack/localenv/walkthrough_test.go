@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,12 +26,15 @@ import (
 // it as written, so the README cannot promise what the code does not do.
 const (
 	walkthroughMarker = "<!-- walkthrough: run by TestReadmeWalkthrough -->"
+	rolloutMarker     = "<!-- rollout: run by TestReadmeWalkthrough -->"
 	teardownMarker    = "<!-- teardown: run by TestReadmeWalkthrough -->"
 )
 
 // TestReadmeWalkthrough runs README.md's five-minute walkthrough from a
 // script: make local-up, source the env file, see the samples, cause drift
-// under Enforce and under Report, make local-down. The stack lives in a
+// under Enforce and under Report; then its rollout walkthrough: explain
+// users, read the registration report, select authenticators by name;
+// then make local-down. The stack lives in a
 // temporary LOCAL_DIR so a developer's own .local is left alone.
 func TestReadmeWalkthrough(t *testing.T) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
@@ -41,6 +45,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	walkthrough := shellBlockAfter(t, string(readme), walkthroughMarker)
+	rollout := shellBlockAfter(t, string(readme), rolloutMarker)
 	teardown := shellBlockAfter(t, string(readme), teardownMarker)
 	dir := t.TempDir()
 	t.Cleanup(func() {
@@ -80,6 +85,13 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Errorf("status.drift printed by the walkthrough does not name passkeyTypes:\n%s", out)
 	}
 
+	out = runScript(t, strings.ReplaceAll(rollout, ". .local/env", `. "$LOCAL_DIR/env"`), dir)
+	t.Logf("rollout output:\n%s", out)
+	expectRollout(t, out)
+	if strings.Contains(out, env[envClientSecret]) {
+		t.Error("the rollout walkthrough printed the client secret")
+	}
+
 	pid, alive := runningPID(dir)
 	if !alive {
 		t.Fatal("no stack running after the walkthrough")
@@ -97,6 +109,40 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 	if _, err := os.Stat(envFilePath(dir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the env file outlived the stack (%v)", err)
+	}
+}
+
+// expectRollout: what the rollout walkthrough's commands print says what
+// the README says they show.
+func expectRollout(t *testing.T, out string) {
+	t.Helper()
+	for _, want := range []string{
+		// explain erin: in scope through both groups; the staff profile
+		// undoes the admins' attestation and allow-list.
+		"User erin@contoso.example",
+		"through group Administrators",
+		"Synced passkeys for staff",
+		"May register: device-bound and synced passkeys",
+		"Attestation: not required",
+		// explain -f for dana: registration becomes required.
+		"What changes for dana@contoso.example",
+		"registration now required by group Staff",
+		// The report: 8 users, 4 with a passkey; Staff holds 6 of them
+		// (Administrators nested), Contractors 2 without.
+		`"users":8`,
+		`"anyPasskey":4`,
+		// The catalog resolved the names.
+		"YubiKey 5 Series with NFC\t2fc0579f-8113-47ea-b116-bb5a8db9202a",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the rollout walkthrough did not print %q", want)
+		}
+	}
+	// NAME USERS DEVICE-BOUND SYNCED ANY NONE, as the README's columns.
+	for _, want := range []string{"staff 6 3 2 4 2", "admins 2 2 1 2 0", "contractors 2 0 0 0 2"} {
+		if !slices.ContainsFunc(strings.Split(out, "\n"), func(line string) bool { return strings.Join(strings.Fields(line), " ") == want }) {
+			t.Errorf("kubectl get pkga printed no line %q", want)
+		}
 	}
 }
 
