@@ -1,7 +1,9 @@
 // Command passkeyctl works with passkey-operator's resources outside a
 // cluster: it exports a tenant's passkey policy to manifests, shows what
-// applying manifests would change in a tenant, and validates manifests
-// offline, with the operator's own rules and Graph client.
+// applying manifests would change in a tenant, validates manifests
+// offline, checks a tenant against the operator's assumptions (doctor) and
+// explains the policy for one user, with the operator's own rules and Graph
+// client.
 package main
 
 import (
