@@ -54,8 +54,8 @@ type registrationGraph interface {
 
 // SetupWithManager registers the reporter's controller, named
 // registration-report, with its own queue and workers: only tenant
-// creations, spec changes and deletions start it; its own schedule does
-// the rest.
+// creations, spec changes, deletions and the force-reconcile annotation
+// start it; its own schedule does the rest.
 func (r *RegistrationReporter) SetupWithManager(mgr ctrl.Manager, options controller.Options) error {
 	if r.Tenants == nil || r.Tenants.passRequests == nil {
 		return errors.New("the registration reporter needs a tenant reconciler set up with the manager first")
@@ -66,12 +66,13 @@ func (r *RegistrationReporter) SetupWithManager(mgr ctrl.Manager, options contro
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("registration-report").
 		WithOptions(options).
-		For(&passkeysv1alpha1.EntraTenant{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&passkeysv1alpha1.EntraTenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, reconcileRequested))).
 		Complete(r)
 }
 
-// Reconcile reads a tenant's report when it is due, in a fixed order of
-// early returns: gone → reporting off → suspended → not due yet → read.
+// Reconcile reads a tenant's report when it is due or asked for (a new
+// passkeys.entraops.dev/requestedAt value), in a fixed order of early
+// returns: gone → reporting off → suspended → not due yet → read.
 func (r *RegistrationReporter) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	tenant := &passkeysv1alpha1.EntraTenant{}
 	if err := r.Tenants.Get(ctx, req.NamespacedName, tenant); err != nil {
@@ -93,7 +94,8 @@ func (r *RegistrationReporter) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, nil
 	}
 	last := r.Tenants.reports.get(tenant.Name)
-	if wait := nextRead(last, tenant.Status.Registration, interval).Sub(r.now()); wait > 0 {
+	wait := nextRead(last, tenant.Status.Registration, interval).Sub(r.now())
+	if wait > 0 && !readRequested(tenant, last) {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	groups, err := r.groupsToCount(ctx, tenant)
@@ -101,6 +103,7 @@ func (r *RegistrationReporter) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, err
 	}
 	report := r.read(ctx, tenant, groups, last, interval)
+	report.request = tenant.Annotations[passkeysv1alpha1.ReconcileRequestAnnotation]
 	r.Tenants.reports.set(tenant.Name, report)
 	r.Tenants.requestPass(ctx, tenant.Name)
 	return ctrl.Result{RequeueAfter: nextRead(report, nil, interval).Sub(r.now())}, nil

@@ -103,6 +103,35 @@ func TestNextRead(t *testing.T) {
 	}
 }
 
+// TestReadRequested: a requestedAt value no read handled asks for one now;
+// after a restart, one the passes handled before it does not.
+func TestReadRequested(t *testing.T) {
+	tenant := func(requested, handled string) *passkeysv1alpha1.EntraTenant {
+		t := &passkeysv1alpha1.EntraTenant{}
+		if requested != "" {
+			t.Annotations = map[string]string{passkeysv1alpha1.ReconcileRequestAnnotation: requested}
+		}
+		t.Status.LastHandledReconcileAt = handled
+		return t
+	}
+	for _, tc := range []struct {
+		name   string
+		tenant *passkeysv1alpha1.EntraTenant
+		last   *registrationReport
+		want   bool
+	}{
+		{"no annotation", tenant("", ""), &registrationReport{}, false},
+		{"a value no read handled", tenant("b", "b"), &registrationReport{request: "a"}, true},
+		{"the value the last read handled", tenant("a", "a"), &registrationReport{request: "a"}, false},
+		{"after a restart, a value the passes handled", tenant("a", "a"), nil, false},
+		{"after a restart, a value nothing handled yet", tenant("b", "a"), nil, true},
+	} {
+		if got := readRequested(tc.tenant, tc.last); got != tc.want {
+			t.Errorf("%s: readRequested = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // graphFailure is an error as a Graph client method returns it: the
 // permission it needs is named, as entra words a 403.
 func graphFailure(status int, retryAfter string) error {

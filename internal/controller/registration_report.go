@@ -115,6 +115,9 @@ type registrationReport struct {
 	retryIn   time.Duration
 	// failures counts the failed reads in a row, for the backoff.
 	failures int
+	// request is the passkeys.entraops.dev/requestedAt value the read
+	// handled: a new value asks for a read now.
+	request string
 }
 
 // reportCounts are counts by group id, the whole tenant's under
@@ -139,6 +142,22 @@ type reportCondition struct {
 // interval after it, or after a failed one its retry's wait (never longer
 // than the interval). With none (a manager just started): the interval
 // after the read its status shows. With neither: at once (the zero time).
+// readRequested says whether the tenant's passkeys.entraops.dev/requestedAt
+// annotation asks for a read now: a value that no read since the manager
+// started handled, nor, before any did, the passes (which echo it in
+// status.lastHandledReconcileAt), so that a restart does not read again for
+// a request handled before it.
+func readRequested(tenant *passkeysv1alpha1.EntraTenant, last *registrationReport) bool {
+	requested, ok := tenant.Annotations[passkeysv1alpha1.ReconcileRequestAnnotation]
+	if !ok {
+		return false
+	}
+	if last != nil {
+		return requested != last.request
+	}
+	return requested != tenant.Status.LastHandledReconcileAt
+}
+
 func nextRead(last *registrationReport, shown *passkeysv1alpha1.RegistrationCounts, interval time.Duration) time.Time {
 	switch {
 	case last != nil && last.retryIn > 0:

@@ -285,6 +285,14 @@ func TestRegistrationReportHonoursItsInterval(t *testing.T) {
 	if result.RequeueAfter != reportInterval {
 		t.Errorf("after a read the reporter waits %s, want the interval %s", result.RequeueAfter, reportInterval)
 	}
+
+	// Asked for with the force-reconcile annotation (a new assignment
+	// wants its counts), the manager's reporter reads at once.
+	requestReconcile(t, f.tenant, "read-now")
+	eventually(t, "a read on request", func() (bool, string) {
+		n := f.reportReads()
+		return n == 3, fmt.Sprint("report reads: ", n)
+	})
 }
 
 // reconcileCount is how many reconciles controller-runtime counted for the
