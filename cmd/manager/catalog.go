@@ -39,8 +39,15 @@ func (c *catalogFlags) addTo(ctx context.Context, mgr ctrl.Manager, reconciler *
 	}
 	src := &mds.Source{URL: c.url, CachePath: c.cache, Refresh: c.refresh,
 		Log: ctrl.Log.WithName("authenticator-catalog"),
-		// Names may now select other models: the passes say so and apply it.
-		OnChange: func(_, _ *mds.Catalog) { reconciler.CatalogChanged(ctx) },
+		// Names may now select other models: the passes say so and apply
+		// it. The catalog loads on every replica; passes run on the leader.
+		OnChange: func(_, _ *mds.Catalog) {
+			select {
+			case <-mgr.Elected():
+				reconciler.CatalogChanged(ctx)
+			default:
+			}
+		},
 	}
 	if c.root != "" {
 		pem, err := os.ReadFile(c.root)

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/mds"
@@ -41,8 +42,8 @@ func (r *TenantReconciler) catalog() specs.Catalog {
 
 // setAuthenticators lists in each profile's status the models its key
 // restrictions name, and says in an event when a new catalog changed what
-// its names select: the next write (Enforce) or the drift (Report) follows
-// from that, and people should know why.
+// its names select under an unchanged spec: the next write (Enforce) or the
+// drift (Report) follows from that, and people should know why.
 func (p *pass) setAuthenticators() {
 	for _, obj := range p.res.profiles {
 		models, _ := specs.Authenticators(obj.Spec.KeyRestrictions, p.catalog)
@@ -50,6 +51,11 @@ func (p *pass) setAuthenticators() {
 		obj.Status.Authenticators = models
 		added, removed := selectionChanges(before, models)
 		if p.r.Events == nil || !p.catalog.Models.Loaded() || !selectsByName(before) || len(added)+len(removed) == 0 {
+			continue
+		}
+		// A status from an older spec differs because the spec did: that is
+		// the user's change, not the catalog's.
+		if p.originals[obj].SyncStatus().ObservedGeneration != obj.Generation {
 			continue
 		}
 		p.r.Events.Eventf(obj, nil, corev1.EventTypeNormal, ReasonAuthenticatorsChanged, "Resolve",
@@ -127,10 +133,12 @@ func (p *pass) nameAAGUIDs(drift []policy.Drift) []policy.Drift {
 	return out
 }
 
-// CatalogChanged requests a pass for each tenant with a profile that
-// restricts authenticators: what its names select, and the names its
-// status shows, may change with the catalog. It is mds.Source's OnChange,
-// so it hands the work to a goroutine and returns.
+// CatalogChanged requests a pass for each of this shard's tenants with a
+// profile that restricts authenticators: what its names select, and the
+// names its status shows, may change with the catalog. It is mds.Source's
+// OnChange, so it hands the work to a goroutine and returns. Call it on the
+// leader only: passes are taken only there, and a new leader's first
+// passes see the catalog as it is.
 func (r *TenantReconciler) CatalogChanged(ctx context.Context) {
 	go func() {
 		var profiles passkeysv1alpha1.PasskeyProfileList
@@ -139,6 +147,10 @@ func (r *TenantReconciler) CatalogChanged(ctx context.Context) {
 			return
 		}
 		for _, name := range tenantsRestrictingAuthenticators(profiles.Items) {
+			// Every shard caches every profile, but only its own tenants.
+			if err := r.Get(ctx, client.ObjectKey{Name: name}, &passkeysv1alpha1.EntraTenant{}); err != nil {
+				continue
+			}
 			r.requestPass(ctx, name)
 		}
 	}()

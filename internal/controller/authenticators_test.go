@@ -91,6 +91,18 @@ func TestAuthenticatorsByName(t *testing.T) {
 			t.Errorf("the event %q does not say %q", note, part)
 		}
 	}
+
+	// The user's own change of names changes the selection too: that is no
+	// catalog change, and no event says it is.
+	update(t, profile, func() { profile.Spec.KeyRestrictions.Authenticators = []string{"YubiKey 5 Series with NFC"} })
+	eventually(t, "the new names written to Entra", func() (bool, string) {
+		got := entraAAGUIDs(t, f, "YubiKeys")
+		return slices.Equal(got, []string{feitianKey, yubikey5NFC2, yubikey5NFC}), fmt.Sprint(got)
+	})
+	waitCondition(t, profile, ready, metav1.ConditionTrue, "Succeeded")
+	if notes := eventNotes(t, profile, "AuthenticatorsChanged"); len(notes) != 1 {
+		t.Errorf("AuthenticatorsChanged events %q, want only the catalog's", notes)
+	}
 }
 
 // TestAuthenticatorDriftIsNamed: under Report a catalog change shows as
@@ -175,19 +187,26 @@ func conditionMessage(conditions []metav1.Condition, condition string) string {
 // waitEvent waits for an event about obj with this reason and returns its note.
 func waitEvent(t *testing.T, obj client.Object, reason string) string {
 	t.Helper()
-	var note string
+	var notes []string
 	eventually(t, "a "+reason+" event", func() (bool, string) {
-		var events eventsv1.EventList
-		if err := env.Client.List(context.Background(), &events, client.InNamespace(obj.GetNamespace())); err != nil {
-			return false, err.Error()
-		}
-		for _, e := range events.Items {
-			if e.Regarding.Name == obj.GetName() && e.Reason == reason {
-				note = e.Note
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%d events", len(events.Items))
+		notes = eventNotes(t, obj, reason)
+		return len(notes) > 0, "none yet"
 	})
-	return note
+	return notes[0]
+}
+
+// eventNotes are the notes of the events about obj with this reason.
+func eventNotes(t *testing.T, obj client.Object, reason string) []string {
+	t.Helper()
+	var events eventsv1.EventList
+	if err := env.Client.List(context.Background(), &events, client.InNamespace(obj.GetNamespace())); err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, e := range events.Items {
+		if e.Regarding.Name == obj.GetName() && e.Reason == reason {
+			notes = append(notes, e.Note)
+		}
+	}
+	return notes
 }

@@ -210,7 +210,9 @@ func (m *Metrics) recordDrift(tenant string, objects []passkeysv1alpha1.Object) 
 	for key := range m.resources[tenant] {
 		if !seen[key] {
 			m.resourceDrifted.DeleteLabelValues(tenant, key.kind, key.namespace, key.name)
-			m.assignmentRegistered.DeletePartialMatch(prometheus.Labels{"tenant": tenant, "namespace": key.namespace, "name": key.name})
+			if key.kind == passkeysv1alpha1.GroupAssignmentKind {
+				setRegistrationCounts(m.assignmentRegistered, nil, tenant, key.namespace, key.name)
+			}
 		}
 	}
 	m.resources[tenant] = seen
@@ -227,32 +229,40 @@ func boolValue(b bool) float64 {
 // recordRegistration sets the registration gauges from the statuses the
 // pass wrote, so they agree with what kubectl shows: they appear with the
 // first report read (or, after a restart, with the first pass), and go when
-// the status loses its counts, as when reporting is turned off.
+// the status loses its counts, as when reporting is turned off. It runs on
+// every pass, mostly with reporting off: each series is set or deleted by
+// its labels, never found by scanning the vector.
 func (m *Metrics) recordRegistration(tenant *passkeysv1alpha1.EntraTenant, assignments []*passkeysv1alpha1.GroupAssignment) {
-	only := prometheus.Labels{"tenant": tenant.Name}
-	if c := tenant.Status.Registration; c != nil {
-		setRegistrationCounts(m.registeredUsers.MustCurryWith(only), c)
-		m.reportUsers.With(only).Set(float64(c.Users))
-		m.reportTime.With(only).Set(float64(c.ReadTime.Unix()))
+	c := tenant.Status.Registration
+	setRegistrationCounts(m.registeredUsers, c, tenant.Name)
+	if c != nil {
+		m.reportUsers.WithLabelValues(tenant.Name).Set(float64(c.Users))
+		m.reportTime.WithLabelValues(tenant.Name).Set(float64(c.ReadTime.Unix()))
 	} else {
-		m.registeredUsers.DeletePartialMatch(only)
-		m.reportUsers.Delete(only)
-		m.reportTime.Delete(only)
+		m.reportUsers.DeleteLabelValues(tenant.Name)
+		m.reportTime.DeleteLabelValues(tenant.Name)
 	}
 	for _, a := range assignments {
-		labels := prometheus.Labels{"tenant": tenant.Name, "namespace": a.Namespace, "name": a.Name}
-		if c := a.Status.Registration; c != nil {
-			setRegistrationCounts(m.assignmentRegistered.MustCurryWith(labels), c)
-		} else {
-			m.assignmentRegistered.DeletePartialMatch(labels)
-		}
+		setRegistrationCounts(m.assignmentRegistered, a.Status.Registration, tenant.Name, a.Namespace, a.Name)
 	}
 }
 
-// setRegistrationCounts sets one gauge per type of passkey.
-func setRegistrationCounts(byType *prometheus.GaugeVec, c *passkeysv1alpha1.RegistrationCounts) {
-	for typ, n := range map[string]int32{"deviceBound": c.DeviceBound, "synced": c.Synced, "any": c.AnyPasskey, "none": c.None} {
-		byType.WithLabelValues(typ).Set(float64(n))
+// registrationTypes are the values of the type label.
+var registrationTypes = [...]string{"deviceBound", "synced", "any", "none"}
+
+// setRegistrationCounts sets the series of labels, one per type of passkey,
+// to c's counts, or deletes them when c is nil.
+func setRegistrationCounts(vec *prometheus.GaugeVec, c *passkeysv1alpha1.RegistrationCounts, labels ...string) {
+	withType := func(typ string) []string { return append(labels[:len(labels):len(labels)], typ) }
+	if c == nil {
+		for _, typ := range registrationTypes {
+			vec.DeleteLabelValues(withType(typ)...)
+		}
+		return
+	}
+	counts := [...]int32{c.DeviceBound, c.Synced, c.AnyPasskey, c.None}
+	for i, typ := range registrationTypes {
+		vec.WithLabelValues(withType(typ)...).Set(float64(counts[i]))
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	passkeysv1alpha1 "github.com/passkey-operator/passkey-operator/api/v1alpha1"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
@@ -66,7 +65,7 @@ func (r *RegistrationReporter) SetupWithManager(mgr ctrl.Manager, options contro
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("registration-report").
 		WithOptions(options).
-		For(&passkeysv1alpha1.EntraTenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, reconcileRequested))).
+		For(&passkeysv1alpha1.EntraTenant{}, builder.WithPredicates(specChangedOrRequested)).
 		Complete(r)
 }
 

@@ -138,10 +138,6 @@ type reportCondition struct {
 	message string
 }
 
-// nextRead is when a tenant's report is due. With a read in memory: the
-// interval after it, or after a failed one its retry's wait (never longer
-// than the interval). With none (a manager just started): the interval
-// after the read its status shows. With neither: at once (the zero time).
 // readRequested says whether the tenant's passkeys.entraops.dev/requestedAt
 // annotation asks for a read now: a value that no read since the manager
 // started handled, nor, before any did, the passes (which echo it in
@@ -158,6 +154,10 @@ func readRequested(tenant *passkeysv1alpha1.EntraTenant, last *registrationRepor
 	return requested != tenant.Status.LastHandledReconcileAt
 }
 
+// nextRead is when a tenant's report is due. With a read in memory: the
+// interval after it, or after a failed one its retry's wait (never longer
+// than the interval). With none (a manager just started): the interval
+// after the read its status shows. With neither: at once (the zero time).
 func nextRead(last *registrationReport, shown *passkeysv1alpha1.RegistrationCounts, interval time.Duration) time.Time {
 	switch {
 	case last != nil && last.retryIn > 0:
@@ -309,9 +309,15 @@ func (p *pass) applyRegistration() {
 		return
 	}
 	t.Status.Registration = report.counts.of(policy.AllUsers)
+	// Which namespaces the tenant admits is known only to a pass that read
+	// Entra; another leaves the assignments' counts as they are.
+	if !p.readEntra() {
+		return
+	}
 	for _, a := range p.res.assignments {
-		// Counts of a group are for the namespaces the tenant admits only.
-		if _, refused := p.refused[specs.RefOf(a)]; refused {
+		// Counts of a group are for the namespaces the tenant admits only,
+		// and for assignments it keeps, as the reporter counts them.
+		if _, refused := p.refused[specs.RefOf(a)]; refused || !a.DeletionTimestamp.IsZero() {
 			a.Status.Registration = nil
 			continue
 		}

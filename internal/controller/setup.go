@@ -89,7 +89,7 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	// they never trigger another pass (and another Graph GET); nor do
 	// annotations other tools keep (kubectl's last-applied configuration,
 	// Argo CD's tracking id).
-	specOrRequest := builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, reconcileRequested))
+	specOrRequest := builder.WithPredicates(specChangedOrRequested)
 	if r.Events == nil {
 		r.Events = mgr.GetEventRecorder("passkey-operator")
 	}
@@ -117,6 +117,10 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 // passRequestBuffer lets a few report readers hand over their results
 // without waiting for the tenant controller to take them.
 const passRequestBuffer = 16
+
+// specChangedOrRequested passes a new generation or a new value of the
+// force-reconcile annotation.
+var specChangedOrRequested = predicate.Or(predicate.GenerationChangedPredicate{}, reconcileRequested)
 
 // reconcileRequested passes an update that changes the force-reconcile
 // annotation, passkeys.entraops.dev/requestedAt.

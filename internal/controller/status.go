@@ -48,7 +48,7 @@ func (p *pass) writeStatuses(ctx context.Context) error {
 		v.tenantSuspended = "spec.suspend is true: the operator neither reads nor writes this tenant"
 	}
 	p.setStatus(t, v)
-	if !p.suspended && p.err == nil {
+	if p.readEntra() {
 		t.Status.Unmanaged = unmanagedStatus(p.confirmed.Unmanaged)
 	}
 	p.emitApplied()
