@@ -50,16 +50,15 @@ func diffCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if *output != "text" && *output != "json" {
 		return exitError, fmt.Errorf("-o %q: use text or json", *output)
 	}
-	catalog, err := catalogs.load(ctx, stderr)
-	if err != nil {
-		return exitError, err
-	}
 	set, entraTenant, client, err := manifestsTenant(fs, &conn, paths, *tenant, stdin, stdout, stderr)
 	if err != nil {
 		return exitError, err
 	}
-	set.UseCatalog(catalog)
-	plan, err := set.PlanTenant(ctx, client, entraTenant)
+	catalog, err := catalogs.load(ctx, stderr)
+	if err != nil {
+		return exitError, err
+	}
+	plan, err := set.PlanTenant(ctx, client, entraTenant, catalog)
 	if err != nil {
 		return exitError, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/passkey-operator/passkey-operator/internal/entra"
 	"github.com/passkey-operator/passkey-operator/internal/manifests"
 	"github.com/passkey-operator/passkey-operator/internal/policy"
+	"github.com/passkey-operator/passkey-operator/internal/specs"
 )
 
 const explainHelp = `Usage: passkeyctl explain --user UPN|OBJECT-ID [-f FILE|DIR|- [--tenant NAME]] [-o text|json] [flags]
@@ -76,31 +77,37 @@ func explainCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	case *tenant != "" && len(paths) == 0:
 		return errors.New("--tenant names an EntraTenant of the manifests: it needs -f")
 	}
+	// Sign in (and, with -f, check the manifests) before the catalog is
+	// fetched: a refusal then costs no download.
+	var (
+		set         *manifests.Set
+		entraTenant *passkeysv1alpha1.EntraTenant
+		client      *entra.Client
+		cfg         entra.TenantConfig
+		err         error
+	)
+	if len(paths) == 0 {
+		client, cfg, err = conn.client()
+	} else {
+		set, entraTenant, client, err = manifestsTenant(fs, &conn, paths, *tenant, stdin, stdout, stderr)
+	}
+	if err != nil {
+		return err
+	}
 	catalog, err := catalogs.load(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	var found explained
-	if len(paths) == 0 {
-		client, cfg, err := conn.client()
-		if err != nil {
-			return err
-		}
-		if found, err = explainTenant(ctx, client, cfg.TenantID, *user); err != nil {
-			return err
-		}
+	if set == nil {
+		found, err = explainTenant(ctx, client, cfg.TenantID, *user)
 	} else {
-		set, entraTenant, client, err := manifestsTenant(fs, &conn, paths, *tenant, stdin, stdout, stderr)
-		if err != nil {
-			return err
-		}
-		set.UseCatalog(catalog)
-		if found, err = explainManifests(ctx, client, set, entraTenant, *user, stderr); err != nil {
-			return err
-		}
+		found, err = explainManifests(ctx, client, set, entraTenant, catalog, *user, stderr)
 	}
-	// The one place authenticators get names.
-	out := newExplainOutput(found, catalog.Name)
+	if err != nil {
+		return err
+	}
+	out := newExplainOutput(found, catalog)
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -142,13 +149,13 @@ func explainTenant(ctx context.Context, client *entra.Client, tenantID, idOrUPN 
 // set would leave in it, from diff's own preview; it warns on stderr of
 // the resources the operator would refuse.
 func explainManifests(ctx context.Context, client *entra.Client, set *manifests.Set, entraTenant *passkeysv1alpha1.EntraTenant,
-	idOrUPN string, stderr io.Writer) (explained, error) {
+	catalog specs.Catalog, idOrUPN string, stderr io.Writer) (explained, error) {
 	x := explained{tenant: tenantJSON{ID: entraTenant.Spec.TenantID, Name: entraTenant.Name}}
 	var err error
 	if x.user, x.groups, err = lookUpUser(ctx, client, idOrUPN, x.tenant.String()); err != nil {
 		return explained{}, err
 	}
-	preview, err := set.PreviewTenant(ctx, client, entraTenant)
+	preview, err := set.PreviewTenant(ctx, client, entraTenant, catalog)
 	if err != nil {
 		return explained{}, err
 	}
@@ -289,21 +296,16 @@ type aaguidJSON struct {
 }
 
 // String is how people read an AAGUID: with its model's name when known.
-func (a aaguidJSON) String() string {
-	if a.Name == "" {
-		return a.AAGUID
-	}
-	return a.Name + " [" + a.AAGUID + "]"
-}
+func (a aaguidJSON) String() string { return specs.AuthenticatorLabel(a.AAGUID, a.Name) }
 
-// newExplainOutput shapes what explain found for people and scripts alike;
-// name names an authenticator by AAGUID ("" when unknown).
-func newExplainOutput(x explained, name func(aaguid string) string) explainOutput {
+// newExplainOutput shapes what explain found for people and scripts alike,
+// authenticators named from catalog.
+func newExplainOutput(x explained, catalog specs.Catalog) explainOutput {
 	out := explainOutput{
 		Tenant:  x.tenant,
 		User:    userJSON{ID: x.user.ID, UserPrincipalName: x.user.UserPrincipalName, DisplayName: x.user.DisplayName},
 		Groups:  []groupJSON{},
-		Current: newExplanationJSON(x.current, func(string) bool { return false }, name),
+		Current: newExplanationJSON(x.current, func(string) bool { return false }, catalog.Name),
 	}
 	for _, g := range x.groups {
 		out.Groups = append(out.Groups, groupJSON{ID: g.ID, DisplayName: g.Name})
@@ -316,10 +318,10 @@ func newExplainOutput(x explained, name func(aaguid string) string) explainOutpu
 		created := func(id string) bool {
 			return !slices.ContainsFunc(x.existing, func(p policy.Profile) bool { return strings.EqualFold(p.ID, id) })
 		}
-		planned := newExplanationJSON(*x.planned, created, name)
+		planned := newExplanationJSON(*x.planned, created, catalog.Name)
 		changes := []string{}
 		for _, c := range x.current.Changes(*x.planned) {
-			changes = append(changes, withNames(c, planned.Authenticators.AAGUIDs))
+			changes = append(changes, catalog.LabelAll(c))
 		}
 		out.Planned, out.Changes = &planned, &changes
 	}
@@ -366,7 +368,7 @@ func targetsJSON(targets []policy.MatchedTarget) []targetJSON {
 	return out
 }
 
-// newAuthenticatorsJSON is where every AAGUID explain shows gets its name.
+// newAuthenticatorsJSON lists a's AAGUIDs, each with its name when known.
 func newAuthenticatorsJSON(a policy.Authenticators, name func(string) string) authenticatorsJSON {
 	out := authenticatorsJSON{Mode: "block", AAGUIDs: []aaguidJSON{}}
 	switch {
@@ -379,17 +381,6 @@ func newAuthenticatorsJSON(a policy.Authenticators, name func(string) string) au
 		out.AAGUIDs = append(out.AAGUIDs, aaguidJSON{AAGUID: id, Name: name(id)})
 	}
 	return out
-}
-
-// withNames puts the authenticators' names beside their AAGUIDs in a
-// sentence of policy.Explanation.Changes, which knows no names.
-func withNames(sentence string, aaguids []aaguidJSON) string {
-	for _, a := range aaguids {
-		if a.Name != "" {
-			sentence = strings.ReplaceAll(sentence, a.AAGUID, a.String())
-		}
-	}
-	return sentence
 }
 
 func orEmpty[T any](s []T) []T {
@@ -466,7 +457,7 @@ func scopeLine(e explanationJSON) string {
 		for _, t := range e.IncludedBy {
 			included = append(included, t.Label)
 		}
-		line += ", which beats the inclusion by " + joinAnd(included)
+		line += ", which beats the inclusion by " + policy.JoinWords(included)
 	}
 	return line
 }
@@ -487,14 +478,14 @@ func printInScope(w io.Writer, e explanationJSON) {
 		if p.AttestationEnforced {
 			attestation = "attestation enforced"
 		}
-		fmt.Fprintf(w, "  %s, through %s: %s; %s; %s\n", name, joinAnd(p.Through), passkeyWords(p.PasskeyTypes), attestation, authenticatorWords(p.Authenticators))
+		fmt.Fprintf(w, "  %s, through %s: %s; %s; %s\n", name, policy.JoinWords(p.Through), passkeyWords(p.PasskeyTypes), attestation, authenticatorWords(p.Authenticators))
 	}
 	fmt.Fprintf(w, "May register: %s passkeys\n", passkeyWords(e.PasskeyTypes))
 	fmt.Fprintln(w, "Attestation:", attestationLine(e))
 	fmt.Fprintln(w, "Authenticators:", authenticatorWords(e.Authenticators))
 	registration := "no"
 	if e.RegistrationRequired {
-		registration = "yes, by " + joinAnd(e.RegistrationRequiredBy)
+		registration = "yes, by " + policy.JoinWords(e.RegistrationRequiredBy)
 	}
 	fmt.Fprintln(w, "Registration required:", registration)
 }
@@ -515,7 +506,7 @@ func attestationLine(e explanationJSON) string {
 	if len(lax) > 1 {
 		verb = "do"
 	}
-	return fmt.Sprintf("not required (%s %s not enforce it)", joinAnd(lax), verb)
+	return fmt.Sprintf("not required (%s %s not enforce it)", policy.JoinWords(lax), verb)
 }
 
 // passkeyWords reads Graph's passkey types: "device-bound and synced".
@@ -525,7 +516,7 @@ func passkeyWords(types []string) string {
 	for _, t := range types {
 		out = append(out, cmp.Or(words[t], t))
 	}
-	return joinAnd(out)
+	return policy.JoinWords(out)
 }
 
 func authenticatorWords(a authenticatorsJSON) string {
@@ -543,12 +534,4 @@ func authenticatorWords(a authenticatorsJSON) string {
 	default:
 		return "any authenticator except " + strings.Join(listed, ", ")
 	}
-}
-
-// joinAnd joins words as a sentence does: "a, b and c".
-func joinAnd(words []string) string {
-	if len(words) < 2 {
-		return strings.Join(words, "")
-	}
-	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/passkey-operator/passkey-operator/internal/emulator"
 	"github.com/passkey-operator/passkey-operator/internal/entra"
+	"github.com/passkey-operator/passkey-operator/internal/mds"
 	"github.com/passkey-operator/passkey-operator/internal/policy"
+	"github.com/passkey-operator/passkey-operator/internal/specs"
 )
 
 // The directory explain reads: alice is in Staff and, through Engineering,
@@ -440,9 +443,9 @@ func TestExplainManifestsJSON(t *testing.T) {
 	containsAll(t, "changes", *got.Changes, "may now register synced passkeys", "attestation no longer required")
 }
 
-// Every AAGUID explain shows goes through the one name function: text
-// shows "Name [aaguid]", JSON the name beside the aaguid, and the changes
-// name the authenticators too.
+// Every AAGUID explain shows is named from the catalog: text shows
+// "Name [aaguid]", JSON the name beside the aaguid, and the changes name
+// the authenticators too.
 func TestExplainNamesAuthenticators(t *testing.T) {
 	anyKey := policy.Profile{ID: keysID, Name: "Security keys", PasskeyTypes: []string{policy.PasskeyDeviceBound}}
 	yubiKeysOnly := anyKey
@@ -453,8 +456,8 @@ func TestExplainNamesAuthenticators(t *testing.T) {
 	after.Profiles = []policy.Profile{yubiKeysOnly}
 	current, planned := policy.Explain(before, aliceID, nil), policy.Explain(after, aliceID, nil)
 	x := explained{tenant: tenantJSON{ID: tenantID}, user: entra.User{ID: aliceID, UserPrincipalName: "alice@contoso.com"}, current: current, planned: &planned, existing: before.Profiles}
-	names := map[string]string{yubiKey: "YubiKey 5 Series"}
-	out := newExplainOutput(x, func(aaguid string) string { return names[aaguid] })
+	catalog := specs.Catalog{Models: mds.New(1, time.Now().Add(time.Hour), []mds.Model{{AAGUID: yubiKey, Name: "YubiKey 5 Series"}})}
+	out := newExplainOutput(x, catalog)
 
 	var text bytes.Buffer
 	printExplain(&text, out)

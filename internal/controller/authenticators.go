@@ -103,7 +103,7 @@ func describeSelection(added, removed []passkeysv1alpha1.AuthenticatorModel) str
 	label := func(models []passkeysv1alpha1.AuthenticatorModel) string {
 		parts := make([]string, 0, len(models))
 		for _, m := range models {
-			parts = append(parts, fmt.Sprintf("%s [%s] (by %q)", m.Name, m.AAGUID, m.Selector))
+			parts = append(parts, fmt.Sprintf("%s (by %q)", specs.AuthenticatorLabel(m.AAGUID, m.Name), m.Selector))
 		}
 		return strings.Join(parts, ", ")
 	}

@@ -51,10 +51,11 @@ func (p Plan) Problems() bool {
 
 // PlanTenant computes what applying the set would change in the tenant t
 // (one of the set's, from Tenant) describes, reading the tenant through c
-// and deciding exactly as the operator does, with policy.Decide. The set
-// must come from a Validate that found no problems.
-func (s *Set) PlanTenant(ctx context.Context, c *entra.Client, t *passkeysv1alpha1.EntraTenant) (Plan, error) {
-	p, err := s.PreviewTenant(ctx, c, t)
+// and deciding exactly as the operator does, with policy.Decide, its
+// authenticator names resolved in catalog. The set must come from a
+// Validate that found no problems.
+func (s *Set) PlanTenant(ctx context.Context, c *entra.Client, t *passkeysv1alpha1.EntraTenant, catalog specs.Catalog) (Plan, error) {
+	p, err := s.PreviewTenant(ctx, c, t, catalog)
 	return p.Plan, err
 }
 
@@ -74,13 +75,13 @@ type Preview struct {
 // PreviewTenant is PlanTenant with the policies before and after: one
 // reading of the tenant and one decision, so that what passkeyctl explain
 // shows is what passkeyctl diff plans.
-func (s *Set) PreviewTenant(ctx context.Context, c *entra.Client, t *passkeysv1alpha1.EntraTenant) (Preview, error) {
+func (s *Set) PreviewTenant(ctx context.Context, c *entra.Client, t *passkeysv1alpha1.EntraTenant, catalog specs.Catalog) (Preview, error) {
 	cfg, err := c.GetFido2(ctx)
 	if err != nil {
 		return Preview{}, err
 	}
 	profiles, assignments := s.ofTenant(t.Name)
-	declared, err := specs.Declared(ctx, t, profiles, assignments, c, s.catalog)
+	declared, err := specs.Declared(ctx, t, profiles, assignments, c, catalog)
 	if err != nil {
 		return Preview{}, err
 	}

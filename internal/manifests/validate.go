@@ -78,17 +78,10 @@ type Set struct {
 	profiles    []*passkeysv1alpha1.PasskeyProfile
 	assignments []*passkeysv1alpha1.GroupAssignment
 	sources     map[policy.Ref]Document
-	// catalog resolves authenticator names for PlanTenant and
-	// PreviewTenant; offline checks do without.
-	catalog specs.Catalog
 	// warnings are what the API server's ValidatingAdmissionPolicy would
 	// warn about: admitted, but not doing what it seems to.
 	warnings []Problem
 }
-
-// UseCatalog makes PlanTenant and PreviewTenant resolve authenticator names
-// in c, as the operator does with its catalog.
-func (s *Set) UseCatalog(c specs.Catalog) { s.catalog = c }
 
 // Warnings are what applying the set would be warned about, as kubectl
 // apply shows the API server's warnings.
@@ -205,16 +198,11 @@ func (s *Set) checkTenant(name string) ([]Problem, error) {
 		tenant = &passkeysv1alpha1.EntraTenant{}
 		tenant.Name = name
 	}
-	declared, err := specs.Declared(context.Background(), tenant, profiles, assignments, offlineGroups{}, specs.Catalog{})
-	if err != nil {
-		return nil, err
-	}
 	// Names are resolved where a catalog is (the operator, passkeyctl diff):
 	// offline, a profile that selects by name is judged by its AAGUIDs.
-	for i, p := range declared.Profiles {
-		if p.AuthenticatorsProblem != nil && p.AuthenticatorsProblem.Reason == policy.ReasonAuthenticatorCatalogUnavailable {
-			declared.Profiles[i].AuthenticatorsProblem = nil
-		}
+	declared, err := specs.Declared(context.Background(), tenant, profiles, assignments, offlineGroups{}, specs.Catalog{Offline: true})
+	if err != nil {
+		return nil, err
 	}
 	writes := policy.Decide(offlineTenant(declared), declared).Expect(uuid.NewString)
 	last := writes[len(writes)-1]

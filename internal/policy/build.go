@@ -334,7 +334,7 @@ func resolveProfiles(spec AssignmentSpec, profiles map[Ref]DesiredProfile) ([]st
 	}
 	if len(missing) > 0 {
 		return nil, problemPtr(ReasonProfileNotFound, "no PasskeyProfile named %s in namespace %s",
-			joinWords(missing), spec.Ref.Namespace)
+			JoinWords(missing), spec.Ref.Namespace)
 	}
 	return ids, notReady
 }

@@ -207,8 +207,8 @@ func renderBool(b *bool) string {
 	return strconv.FormatBool(*b)
 }
 
-// joinWords lists words for a message: "a", "a and b", "a, b and c".
-func joinWords(words []string) string {
+// JoinWords lists words for a message: "a", "a and b", "a, b and c".
+func JoinWords(words []string) string {
 	switch len(words) {
 	case 0:
 		return ""

@@ -162,11 +162,11 @@ func (e Explanation) scope(state string) (bool, string) {
 	case !e.Enabled:
 		return false, "the passkey (FIDO2) method is " + cmp.Or(state, "in an unknown state")
 	case len(e.Excluded) > 0:
-		return false, "excluded by " + joinWords(labels(e.Excluded))
+		return false, "excluded by " + JoinWords(labels(e.Excluded))
 	case len(e.Included) == 0:
 		return false, "no include target names the user or one of their groups"
 	default:
-		return true, "included by " + joinWords(labels(e.Included))
+		return true, "included by " + JoinWords(labels(e.Included))
 	}
 }
 
@@ -317,9 +317,9 @@ func (a Authenticators) String() string {
 	case a.OnlyListed && len(a.AAGUIDs) == 0:
 		return "no authenticator"
 	case a.OnlyListed:
-		return "only authenticators " + joinWords(a.AAGUIDs)
+		return "only authenticators " + JoinWords(a.AAGUIDs)
 	default:
-		return "any authenticator except " + joinWords(a.AAGUIDs)
+		return "any authenticator except " + JoinWords(a.AAGUIDs)
 	}
 }
 
@@ -347,7 +347,7 @@ func (e Explanation) notes(p Policy) []string {
 		out = append(out, "self-service registration is off: the user cannot register a passkey in My Security Info themselves")
 	}
 	for _, m := range e.MissingProfiles {
-		out = append(out, joinWords(m.Through)+" names passkey profile "+m.Profile.ID+", which the tenant does not hold")
+		out = append(out, JoinWords(m.Through)+" names passkey profile "+m.Profile.ID+", which the tenant does not hold")
 	}
 	if e.InScope && len(e.Profiles) == 0 && len(e.MissingProfiles) == 0 {
 		note := "the targets that include the user name no passkey profiles"
@@ -389,7 +389,7 @@ func (e Explanation) profileChanges(next Explanation) []string {
 	}
 	for _, p := range next.Profiles {
 		if !slices.ContainsFunc(e.Profiles, sameProfileAs(p)) {
-			out = append(out, "profile "+profileLabel(p.Profile)+" now applies, through "+joinWords(p.Through))
+			out = append(out, "profile "+profileLabel(p.Profile)+" now applies, through "+JoinWords(p.Through))
 		}
 	}
 	return out
@@ -422,7 +422,7 @@ func (e Explanation) ruleChanges(next Explanation) []string {
 	case len(next.RegistrationRequiredBy) == 0 && len(e.RegistrationRequiredBy) > 0:
 		out = append(out, "registration no longer required")
 	case len(next.RegistrationRequiredBy) > 0 && !slices.Equal(e.RegistrationRequiredBy, next.RegistrationRequiredBy):
-		out = append(out, "registration now required by "+joinWords(next.RegistrationRequiredBy))
+		out = append(out, "registration now required by "+JoinWords(next.RegistrationRequiredBy))
 	}
 	return out
 }

@@ -115,7 +115,7 @@ func summarize(e Explanation) explained {
 func profileSummaries(profiles []ProfileInScope) []string {
 	var out []string
 	for _, p := range profiles {
-		out = append(out, profileLabel(p.Profile)+" through "+joinWords(p.Through))
+		out = append(out, profileLabel(p.Profile)+" through "+JoinWords(p.Through))
 	}
 	return out
 }

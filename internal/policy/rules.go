@@ -350,5 +350,5 @@ func profileNames(profiles []Profile) string {
 	for i, p := range profiles {
 		names[i] = fmt.Sprintf("%q", p.Name)
 	}
-	return joinWords(names)
+	return JoinWords(names)
 }

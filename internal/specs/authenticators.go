@@ -17,17 +17,25 @@ type Catalog struct {
 	Models *mds.Catalog
 	// NotLoaded says why Models is nil, for people ("" when not known).
 	NotLoaded string
+	// Offline: without Models, names are left unresolved rather than a
+	// problem, for checks made where no catalog can be (passkeyctl
+	// validate); the operator and passkeyctl diff resolve them.
+	Offline bool
 }
 
 // Name is the name of the model with this AAGUID, "" when not known.
 func (c Catalog) Name(aaguid string) string { return c.Models.Name(aaguid) }
 
 // Label is "Name [aaguid]", or the AAGUID alone when its name is not known.
-func (c Catalog) Label(aaguid string) string {
-	if name := c.Name(aaguid); name != "" {
-		return name + " [" + aaguid + "]"
+func (c Catalog) Label(aaguid string) string { return AuthenticatorLabel(aaguid, c.Name(aaguid)) }
+
+// AuthenticatorLabel is how people read an AAGUID: "Name [aaguid]", or the
+// AAGUID alone when name is "".
+func AuthenticatorLabel(aaguid, name string) string {
+	if name == "" {
+		return aaguid
 	}
-	return aaguid
+	return name + " [" + aaguid + "]"
 }
 
 // guid finds GUIDs in text, such as a drift entry's list of AAGUIDs.
@@ -61,7 +69,10 @@ func Authenticators(k *passkeysv1alpha1.KeyRestrictions, c Catalog) (models []pa
 	if len(k.Authenticators) == 0 {
 		return models, nil
 	}
-	if !c.Models.Loaded() {
+	switch {
+	case !c.Models.Loaded() && c.Offline:
+		return models, nil
+	case !c.Models.Loaded():
 		return models, &policy.Problem{Reason: policy.ReasonAuthenticatorCatalogUnavailable, Message: catalogUnavailable(c.NotLoaded)}
 	}
 	var resolved []passkeysv1alpha1.AuthenticatorModel

@@ -60,6 +60,11 @@ func TestAuthenticators(t *testing.T) {
 		wantProblem: policy.ReasonAuthenticatorCatalogUnavailable,
 		mention:     "(downloading https://mds.example/: connection refused)",
 	}, {
+		name:    "names offline: left unresolved, the AAGUIDs alone, no problem",
+		k:       &passkeysv1alpha1.KeyRestrictions{Enforcement: "Allow", AAGUIDs: []string{feitian}, Authenticators: []string{"YubiKey 5*"}},
+		catalog: Catalog{Offline: true},
+		want:    []passkeysv1alpha1.AuthenticatorModel{{AAGUID: feitian}},
+	}, {
 		name:        "a name that matches nothing",
 		k:           &passkeysv1alpha1.KeyRestrictions{Enforcement: "Block", Authenticators: []string{"YubiKey 5*", "YubiKey 9*"}},
 		catalog:     loaded,
