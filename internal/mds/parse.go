@@ -41,6 +41,7 @@ func init() {
 // Entries without an AAGUID (U2F and UAF authenticators) are skipped. An
 // entry the library cannot fully parse (a malformed icon URL, say) still
 // gives its AAGUID and description, which the signature covers all the same.
+// Entries are not parsed further.
 func Parse(blob []byte, root string) (*Catalog, error) {
 	if root == "" {
 		root = metadata.ProductionMDSRoot
@@ -48,7 +49,7 @@ func Parse(blob []byte, root string) (*Catalog, error) {
 	if err := checkRoot(root); err != nil {
 		return nil, err
 	}
-	decoder, err := metadata.NewDecoder(metadata.WithRootCertificate(root), metadata.WithIgnoreEntryParsingErrors())
+	decoder, err := metadata.NewDecoder(metadata.WithRootCertificate(root))
 	if err != nil {
 		return nil, fmt.Errorf("set up the BLOB decoder: %w", err)
 	}
@@ -56,9 +57,12 @@ func Parse(blob []byte, root string) (*Catalog, error) {
 	if err != nil {
 		return nil, explainVerifyError(err)
 	}
-	parsed, err := decoder.Parse(payload)
+	// The library's Parse would parse every entry's certificates and URLs
+	// as well, of which the catalog uses nothing: the names come from the
+	// raw entries, and only the date needs reading.
+	nextUpdate, err := time.Parse(time.DateOnly, payload.NextUpdate)
 	if err != nil {
-		return nil, fmt.Errorf("read the BLOB's payload: %w", err)
+		return nil, fmt.Errorf("read the BLOB's payload: nextUpdate %q: %w", payload.NextUpdate, err)
 	}
 	models := make([]Model, 0, len(payload.Entries))
 	for _, e := range payload.Entries {
@@ -67,7 +71,7 @@ func Parse(blob []byte, root string) (*Catalog, error) {
 		}
 		models = append(models, Model{AAGUID: e.AaGUID, Name: e.MetadataStatement.Description})
 	}
-	return New(parsed.Parsed.Number, parsed.Parsed.NextUpdate, models), nil
+	return New(payload.Number, nextUpdate, models), nil
 }
 
 // checkRoot refuses a root that is not a base64 DER certificate, which the
