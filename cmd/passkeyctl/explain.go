@@ -32,9 +32,10 @@ the tenant, decided as passkeyctl diff decides it (manifests with problems
 are refused, the tenant is the EntraTenant's), and says what changes for the
 user.
 
-It needs Policy.Read.AuthenticationMethod, User.Read.All to find the user
-and GroupMember.Read.All to list their groups; with -f also Group.Read.All
-when the manifests name groups by groupName.
+It needs Policy.Read.AuthenticationMethod and User.Read.All to find the
+user and list their groups; with GroupMember.Read.All too it names the
+groups (else it shows their ids); with -f also Group.Read.All when the
+manifests name groups by groupName.
 
 -o json writes one object: "tenant" {id, name}, "user" {id,
 userPrincipalName, displayName}, "groups" [{id, displayName}], "current"

@@ -234,9 +234,23 @@ func limitedUserResource(u User) userResource {
 // userReadRoles may read users (get user page).
 var userReadRoles = []string{RoleUserRead, RoleUserReadWrite, RoleDirectoryRead, RoleDirectoryWrite}
 
-// membershipReadRoles may list transitive memberships (the list
-// transitiveMemberOf and transitiveMembers pages).
-var membershipReadRoles = append(slices.Clone(groupReadRoles), RoleGroupMemberReadWrite)
+// groupMembersRoles may list a group's members (list group transitive
+// members, application permissions: GroupMember.Read.All or higher), and
+// read the groups a user's memberships list.
+var groupMembersRoles = append(slices.Clone(groupReadRoles), RoleGroupMemberReadWrite)
+
+// userGroupsRoles may list a user's groups (list a user's memberships,
+// application permissions: User.Read.All, or one of groupMembersRoles). A
+// caller that may read users but not groups gets the groups "with limited
+// information".
+var userGroupsRoles = append([]string{RoleUserRead}, groupMembersRoles...)
+
+// limitedGroupResource is a group listed to a caller that may not read
+// groups: its type and id, the other properties null, as
+// limitedUserResource is for users.
+func limitedGroupResource(id string) map[string]any {
+	return map[string]any{"@odata.type": "#microsoft.graph.group", "id": id, "displayName": nil}
+}
 
 func (e *Emulator) serveUser(w http.ResponseWriter, r *http.Request, who caller, idOrUPN string) {
 	if !e.readAllowed(w, r, who, directoryAccessDenied(), userReadRoles...) {
@@ -256,10 +270,11 @@ func (e *Emulator) serveUser(w http.ResponseWriter, r *http.Request, who caller,
 }
 
 func (e *Emulator) serveUserGroups(w http.ResponseWriter, r *http.Request, who caller, idOrUPN string) {
-	q, ok := e.startListing(w, r, who, directoryPageSize, membershipReadRoles...)
+	q, ok := e.startListing(w, r, who, directoryPageSize, userGroupsRoles...)
 	if !ok {
 		return
 	}
+	mayReadGroups := who.hasAnyRole(groupMembersRoles...)
 	var page collectionPage
 	gerr := e.readTenant(who.tenantID, func(tn *tenant) *graphError {
 		id, gerr := tn.directory.find(idOrUPN)
@@ -267,6 +282,9 @@ func (e *Emulator) serveUserGroups(w http.ResponseWriter, r *http.Request, who c
 			return gerr
 		}
 		page = listPage(tn.transitiveGroups(id), q, nil, func(gid string) any {
+			if !mayReadGroups {
+				return limitedGroupResource(gid)
+			}
 			g := newGroupResource(tn.groups[gid], "")
 			g.Type = "#microsoft.graph.group"
 			return g
@@ -277,7 +295,7 @@ func (e *Emulator) serveUserGroups(w http.ResponseWriter, r *http.Request, who c
 }
 
 func (e *Emulator) serveGroupUsers(w http.ResponseWriter, r *http.Request, who caller, groupID string) {
-	q, ok := e.startListing(w, r, who, directoryPageSize, membershipReadRoles...)
+	q, ok := e.startListing(w, r, who, directoryPageSize, groupMembersRoles...)
 	if !ok {
 		return
 	}

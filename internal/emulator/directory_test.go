@@ -206,6 +206,24 @@ func TestTransitiveMembersWithoutUserReadAreLimited(t *testing.T) {
 	}
 }
 
+// A user's groups, listed with User.Read.All alone, come with their type
+// and id only, as members do without User.Read.All.
+func TestTransitiveMemberOfWithoutGroupReadIsLimited(t *testing.T) {
+	env, token := directoryEnv(t, RoleUserRead)
+	_, body := env.do(http.MethodGet, "/v1.0/users/"+user4+"/transitiveMemberOf/microsoft.graph.group", token, "")
+	var page struct {
+		Value []map[string]any `json:"value"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil || len(page.Value) == 0 {
+		t.Fatalf("transitiveMemberOf = %s (%v)", body, err)
+	}
+	for _, g := range page.Value {
+		if g["id"] == "" || g["@odata.type"] != "#microsoft.graph.group" || g["displayName"] != nil || len(g) != 3 {
+			t.Errorf("group without a group read permission = %v, want type and id only", g)
+		}
+	}
+}
+
 func TestDirectoryPermissions(t *testing.T) {
 	users := "/v1.0/users/" + user1
 	memberOf := users + "/transitiveMemberOf/microsoft.graph.group"
@@ -228,7 +246,8 @@ func TestDirectoryPermissions(t *testing.T) {
 		{"memberOf with Group.Read.All", memberOf, RoleGroupRead, ""},
 		{"memberOf with Group.ReadWrite.All", memberOf, RoleGroupReadWrite, ""},
 		{"memberOf with Directory.Read.All", memberOf, RoleDirectoryRead, ""},
-		{"memberOf with User.Read.All", memberOf, RoleUserRead, denied},
+		{"memberOf with User.Read.All", memberOf, RoleUserRead, ""},
+		{"memberOf with AuditLog.Read.All", memberOf, RoleAuditLogRead, denied},
 		{"memberOf with a policy role", memberOf, RolePolicyReadWrite, denied},
 		{"members with Directory.ReadWrite.All", members, RoleDirectoryWrite, ""},
 		{"members with User.Read.All", members, RoleUserRead, denied},

@@ -38,10 +38,11 @@ func (c *Client) User(ctx context.Context, idOrUPN string) (User, error) {
 
 // UserGroups lists the groups a user is a member of, directly or through
 // nested groups, reading every page. An unknown user is an error of
-// ClassNotFound. It needs GroupMember.Read.All (or another group read
-// permission).
+// ClassNotFound. It needs User.Read.All; without a permission that reads
+// groups too (GroupMember.Read.All or higher), Graph leaves out the
+// groups' names.
 func (c *Client) UserGroups(ctx context.Context, userID string) ([]Group, error) {
-	return listMembership(withOperation(ctx, OpUserGroups), c, fmt.Sprintf("listing the groups of user %s", userID),
+	return listMembership(withOperation(ctx, OpUserGroups), c, fmt.Sprintf("listing the groups of user %s", userID), permissionUserRead,
 		userGroupsURLTemplate, "user%2Did", userID, groupSelect, func(g *groupResource) Group { return g.Group })
 }
 
@@ -50,20 +51,20 @@ func (c *Client) UserGroups(ctx context.Context, userID string) ([]Group, error)
 // of ClassNotFound. It needs GroupMember.Read.All (or another group read
 // permission).
 func (c *Client) GroupUserIDs(ctx context.Context, groupID string) ([]string, error) {
-	return listMembership(withOperation(ctx, OpGroupUserIDs), c, fmt.Sprintf("listing the users of group %s", groupID),
+	return listMembership(withOperation(ctx, OpGroupUserIDs), c, fmt.Sprintf("listing the users of group %s", groupID), permissionMembershipRead,
 		groupUsersURLTemplate, "group%2Did", groupID, "id", func(u *userResource) string { return u.ID })
 }
 
 // listMembership reads every page of a membership list of the object
 // whose id is the template's path parameter param, selecting sel, and
-// returns what pick takes of each item.
+// returns what pick takes of each item; a 403 names permission.
 func listMembership[T any, P interface {
 	*T
 	serialization.Parsable
-}, V any](ctx context.Context, c *Client, doing, template, param, id, sel string, pick func(P) V) ([]V, error) {
+}, V any](ctx context.Context, c *Client, doing, permission, template, param, id, sel string, pick func(P) V) ([]V, error) {
 	if id == "" {
 		// The template would name another list.
-		return nil, c.fail(doing, permissionMembershipRead, errors.New("empty id"))
+		return nil, c.fail(doing, permission, errors.New("empty id"))
 	}
 	req := listRequest(template, map[string]string{param: id}, sel, directoryPage)
 	var out []V
@@ -72,7 +73,7 @@ func listMembership[T any, P interface {
 		return nil
 	})
 	if err != nil {
-		return nil, c.fail(doing, permissionMembershipRead, err)
+		return nil, c.fail(doing, permission, err)
 	}
 	return out, nil
 }

@@ -220,7 +220,7 @@ func TestDirectoryReadsWithoutPermission(t *testing.T) {
 		{userErr, "looking up user " + user + " of tenant acme: Graph answered 403 Authorization_RequestDenied"},
 		{userErr, "permission User.Read.All"},
 		{groupsErr, "listing the groups of user " + user + " of tenant acme: Graph answered 403"},
-		{groupsErr, "permission GroupMember.Read.All"},
+		{groupsErr, "permission User.Read.All"},
 		{membersErr, "listing the users of group " + unknownGroup + " of tenant acme: Graph answered 403"},
 		{membersErr, "permission GroupMember.Read.All"},
 		{reportErr, "reading the authentication methods registration report of tenant acme: Graph answered 403 Authentication_MSGraphPermissionMissing"},
