@@ -181,11 +181,14 @@ func (r *RegistrationReporter) count(ctx context.Context, tenant *passkeysv1alph
 	if err != nil {
 		return nil, err
 	}
+	// Who has which passkeys is kept only to count groups' members.
 	users := newUserPasskeys()
 	var all tally
 	err = graph.RegistrationDetails(ctx, func(d entra.RegistrationDetail) error {
 		p := passkeysOf(d)
-		users.add(d.ID, p)
+		if len(groups) > 0 {
+			users.add(d.ID, p)
+		}
 		all.add(p)
 		return nil
 	})

@@ -36,6 +36,10 @@ type directory struct {
 	// memberOf maps a lower-case member id to the lower-case ids of the
 	// groups it is a direct member of; nil when stale.
 	memberOf map[string][]string
+	// groupUsers maps a lower-case group id to its users, direct and
+	// nested, sorted, so that each page of a large group's members does
+	// not walk and sort the group again; nil when stale.
+	groupUsers map[string][]string
 }
 
 // checkUserSeeds refuses users without an id or userPrincipalName, and two
@@ -88,7 +92,7 @@ func (d *directory) putUsers(users []User, now time.Time) {
 	if len(users) > 0 {
 		d.updated = now
 	}
-	d.order, d.memberOf = nil, nil
+	d.order, d.memberOf, d.groupUsers = nil, nil, nil
 }
 
 // intern returns the shared copy of a list of method names; callers never
@@ -170,7 +174,21 @@ func (tn *tenant) transitiveGroups(memberID string) []string {
 
 // transitiveUsers returns the lower-case ids of the users in a group,
 // directly or through nested groups, sorted. Each group is visited once.
+// Callers must not change the list.
 func (tn *tenant) transitiveUsers(groupID string) []string {
+	d := &tn.directory
+	if users, ok := d.groupUsers[groupID]; ok {
+		return users
+	}
+	if d.groupUsers == nil {
+		d.groupUsers = map[string][]string{}
+	}
+	d.groupUsers[groupID] = tn.walkUsers(groupID)
+	return d.groupUsers[groupID]
+}
+
+// walkUsers walks a group and the groups nested in it for their users.
+func (tn *tenant) walkUsers(groupID string) []string {
 	users := map[string]bool{}
 	seen := map[string]bool{groupID: true}
 	queue := []string{groupID}

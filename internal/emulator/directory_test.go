@@ -285,6 +285,11 @@ func TestDirectoryRefusesOtherMethods(t *testing.T) {
 
 func TestSeedAgainReplacesUsers(t *testing.T) {
 	env, token := directoryEnv(t, RoleUserRead, RoleGroupMemberRead)
+	// Listed once before, so that what the emulator keeps of it must go
+	// stale with the seed.
+	if items, _ := env.listAll("/v1.0/groups/"+groupD+"/transitiveMembers/microsoft.graph.user", token); !slices.Equal(ids(t, items), []string{user4}) {
+		t.Fatalf("group D's members = %v, want user 4", ids(t, items))
+	}
 	env.mustSeed(Tenant{ID: tenantA, Users: []User{{ID: user2, UserPrincipalName: "bianca.new@contoso.example", DisplayName: "Bianca N"}},
 		Groups: []Group{{ID: groupD, DisplayName: "D", Members: []string{user2}}}})
 
