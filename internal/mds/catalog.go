@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +38,14 @@ type Catalog struct {
 	nextUpdate time.Time
 	models     []Model        // sorted by name, then AAGUID; one per AAGUID
 	byAAGUID   map[string]int // index into models
+	lowerNames []string       // the models' names in lower case, for matching
+
+	// resolved keeps what each selector (in lower case) resolved to: every
+	// pass of every tenant resolves its profiles' names again, and a scan
+	// of the production BLOB's thousands of models each time would cost
+	// the operator milliseconds per profile per pass.
+	mu       sync.Mutex
+	resolved map[string][]Model
 }
 
 // New builds a catalog from models, for callers that have them from
@@ -59,6 +68,7 @@ func New(number int, nextUpdate time.Time, models []Model) *Catalog {
 	slices.SortFunc(c.models, compareModels)
 	for i, m := range c.models {
 		c.byAAGUID[m.AAGUID] = i
+		c.lowerNames = append(c.lowerNames, strings.ToLower(m.Name))
 	}
 	return c
 }
@@ -146,11 +156,20 @@ func (c *Catalog) Resolve(selector string) []Model {
 	if c == nil {
 		return nil
 	}
-	var out []Model
-	for _, m := range c.models {
-		if Match(selector, m.Name) {
-			out = append(out, m)
+	p := newPattern(selector)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out, ok := c.resolved[p.text]
+	if !ok {
+		for i, m := range c.models {
+			if p.matches(c.lowerNames[i]) {
+				out = append(out, m)
+			}
 		}
+		if c.resolved == nil {
+			c.resolved = map[string][]Model{}
+		}
+		c.resolved[p.text] = out
 	}
-	return out
+	return slices.Clone(out)
 }

@@ -15,16 +15,34 @@ import "strings"
 // Only * is special so that descriptions, which contain brackets, dots and
 // plus signs, can be pasted as they are.
 func Match(selector, description string) bool {
-	s, d := strings.ToLower(selector), strings.ToLower(description)
-	parts := strings.Split(s, "*")
-	if len(parts) == 1 {
-		return s == d
+	return newPattern(selector).matches(strings.ToLower(description))
+}
+
+// pattern is a selector in lower case, split at its *s once for matching
+// many descriptions.
+type pattern struct {
+	text  string
+	parts []string // nil for an exact name
+}
+
+func newPattern(selector string) pattern {
+	p := pattern{text: strings.ToLower(selector)}
+	if parts := strings.Split(p.text, "*"); len(parts) > 1 {
+		p.parts = parts
+	}
+	return p
+}
+
+// matches reports whether a description, in lower case, matches.
+func (p pattern) matches(d string) bool {
+	if p.parts == nil {
+		return p.text == d
 	}
 	// The text before the first * must start the description and the text
 	// after the last * must end what remains; the parts between must occur
 	// in order, and taking each at its first occurrence leaves the most room
 	// for the next.
-	first, last := parts[0], parts[len(parts)-1]
+	first, last := p.parts[0], p.parts[len(p.parts)-1]
 	if !strings.HasPrefix(d, first) {
 		return false
 	}
@@ -33,7 +51,7 @@ func Match(selector, description string) bool {
 		return false
 	}
 	d = d[:len(d)-len(last)]
-	for _, part := range parts[1 : len(parts)-1] {
+	for _, part := range p.parts[1 : len(p.parts)-1] {
 		i := strings.Index(d, part)
 		if i < 0 {
 			return false
